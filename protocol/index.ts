@@ -1,0 +1,164 @@
+// The wire contract between bunty's server and any client (our browser page, scripts, tests).
+// Owns: message types, limits, close codes, encode/decode. Imports nothing, runs anywhere
+// (Bun, browsers). docs/protocol.md is the prose version of this file; keep them in step.
+
+/** Bumped when a change would break an existing client. Sent in `hello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** URL paths, relative to the server's base. */
+export const Paths = {
+  page: "/",
+  health: "/api/health",
+  sessions: "/api/sessions",
+  socket: "/ws",
+} as const;
+
+/** Limits both sides agree on. Units are in the names. */
+export const Limits = {
+  /** Largest WebSocket frame the server accepts (Bun closes the socket with 1009 above it). */
+  maxFrameBytes: 1 << 20,
+  /** Largest text (control) frame the server will parse; bigger ones get an `error`. */
+  maxControlBytes: 4096,
+  minCols: 2,
+  maxCols: 1000,
+  minRows: 1,
+  maxRows: 500,
+  defaultCols: 80,
+  defaultRows: 24,
+} as const;
+
+/**
+ * WebSocket close codes. 1000/1001/1009/1011 are the standard meanings; 4000-4999 are bunty's.
+ * Every close carries a short human-readable reason too.
+ */
+export const CloseCode = {
+  /** The program exited; an `exit` message was sent just before. */
+  normal: 1000,
+  /** The server is shutting down (SIGTERM/SIGINT). */
+  goingAway: 1001,
+  /** A frame was larger than `Limits.maxFrameBytes` (sent by the WebSocket layer itself). */
+  messageTooBig: 1009,
+  /** An unexpected server error; the session was ended. */
+  internalError: 1011,
+  /** The program could not be started (bad command, bad cwd, out of PTYs). */
+  spawnFailed: 4000,
+  /** The client did not read its output fast enough: more than the server's output bound was queued for it. */
+  slowConsumer: 4001,
+  /** The server already runs its maximum number of sessions. */
+  tooManySessions: 4002,
+  /** The session was ended by the server (e.g. DELETE /api/sessions/:id) rather than by its program. */
+  sessionEnded: 4003,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Error codes carried by `{"type":"error"}` messages. The socket stays open after these. */
+export type ErrorCode =
+  | "bad_json" // a text frame that is not a JSON object
+  | "too_large" // a text frame over Limits.maxControlBytes
+  | "unknown_type" // a JSON object whose `type` we do not know
+  | "bad_message"; // a known type with missing or invalid fields
+
+// ---- server -> client (text frames, JSON) ----
+
+export interface HelloMessage {
+  type: "hello";
+  protocol: number;
+  /** Session id: opaque, URL-safe. */
+  session: string;
+  pid: number;
+  command: string[];
+  cols: number;
+  rows: number;
+}
+export interface ExitMessage {
+  type: "exit";
+  /** Exit status of the program, or null when it was killed by a signal. */
+  code: number | null;
+  /** Signal name (e.g. "SIGKILL") when the program was killed by a signal, else null. */
+  signal: string | null;
+}
+export interface ErrorMessage {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+}
+export interface PongMessage {
+  type: "pong";
+  /** Echo of the ping's `t`, if any. */
+  t?: number;
+}
+export type ServerMessage = HelloMessage | ExitMessage | ErrorMessage | PongMessage;
+
+// ---- client -> server (text frames, JSON) ----
+
+export interface ResizeMessage {
+  type: "resize";
+  cols: number;
+  rows: number;
+}
+export interface PingMessage {
+  type: "ping";
+  t?: number;
+}
+export type ClientMessage = ResizeMessage | PingMessage;
+
+export type Decoded<T> = { ok: true; message: T } | { ok: false; error: ErrorMessage };
+
+const fail = (code: ErrorCode, message: string): { ok: false; error: ErrorMessage } => ({
+  ok: false,
+  error: { type: "error", code, message },
+});
+
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
+
+/** Checks a resize size against the limits; returns a reason or null. */
+export function checkSize(cols: unknown, rows: unknown): string | null {
+  if (!isInt(cols) || cols < Limits.minCols || cols > Limits.maxCols)
+    return `cols must be an integer from ${Limits.minCols} to ${Limits.maxCols}`;
+  if (!isInt(rows) || rows < Limits.minRows || rows > Limits.maxRows)
+    return `rows must be an integer from ${Limits.minRows} to ${Limits.maxRows}`;
+  return null;
+}
+
+/**
+ * Validates a control message from a client. Accepts the raw frame text, or a value that a
+ * framework already parsed from it (Elysia parses JSON text frames before handlers see them).
+ */
+export function decodeClientMessage(input: unknown): Decoded<ClientMessage> {
+  let value = input;
+  if (typeof input === "string") {
+    if (input.length > Limits.maxControlBytes) return fail("too_large", `control frames are limited to ${Limits.maxControlBytes} bytes`);
+    try {
+      value = JSON.parse(input);
+    } catch {
+      return fail("bad_json", "text frames must be JSON objects with a \"type\" field; terminal input goes in binary frames");
+    }
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return fail("bad_json", "text frames must be JSON objects with a \"type\" field; terminal input goes in binary frames");
+  const m = value as Record<string, unknown>;
+  switch (m.type) {
+    case "resize": {
+      const bad = checkSize(m.cols, m.rows);
+      if (bad) return fail("bad_message", `resize: ${bad}`);
+      return { ok: true, message: { type: "resize", cols: m.cols as number, rows: m.rows as number } };
+    }
+    case "ping": {
+      if (m.t !== undefined && typeof m.t !== "number") return fail("bad_message", "ping: t must be a number when present");
+      return { ok: true, message: m.t === undefined ? { type: "ping" } : { type: "ping", t: m.t as number } };
+    }
+    default:
+      return fail("unknown_type", `unknown message type ${JSON.stringify(String(m.type)).slice(0, 64)}; known: resize, ping`);
+  }
+}
+
+/** Parses a server control message (client side). Returns null for anything unrecognised. */
+export function decodeServerMessage(text: string): ServerMessage | null {
+  try {
+    const v = JSON.parse(text);
+    if (v && typeof v === "object" && typeof v.type === "string") return v as ServerMessage;
+  } catch {}
+  return null;
+}
+
+export const encodeMessage = (m: ServerMessage | ClientMessage): string => JSON.stringify(m);

@@ -1,0 +1,50 @@
+// Entry point: parse flags, start the server, print the URL line, handle signals.
+
+import { stat } from "node:fs/promises";
+import { COMMIT, parseArgs, USAGE, VERSION } from "./cli.ts";
+import { startServer } from "./app.ts";
+import { createLogger } from "./log.ts";
+import { SESSION_END_BOUND_MS } from "./session.ts";
+
+/** After SIGTERM/SIGINT the process exits by this deadline even if something hangs. */
+const SHUTDOWN_DEADLINE_MS = SESSION_END_BOUND_MS + 1500;
+
+const parsed = parseArgs(process.argv.slice(2));
+if (parsed.kind === "help") {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (parsed.kind === "version") {
+  console.log(`bunty ${VERSION} (${COMMIT})`);
+  process.exit(0);
+}
+if (parsed.kind === "error") {
+  console.error(`bunty: ${parsed.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+const config = parsed.config;
+if (config.cwd) {
+  const st = await stat(config.cwd).catch(() => null);
+  if (!st?.isDirectory()) {
+    console.error(`bunty: --cwd ${JSON.stringify(config.cwd)} is not a directory\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const log = createLogger(config.logLevel);
+let server: ReturnType<typeof startServer>;
+try {
+  server = startServer(config, log);
+} catch (e) {
+  console.error(`bunty: cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`);
+  process.exit(1);
+}
+console.log(`bunty ${VERSION} serving ${JSON.stringify(config.command.join(" "))} at ${server.url.href}`);
+
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  process.on(sig, () => {
+    log("server.stop", { signal: sig, sessions: server.pool.size });
+    setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
+    server.shutdown().then(() => process.exit(0));
+  });
+}
