@@ -87,7 +87,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         case "-T": case "--term": c.term = value(); if (!/^[\w.+-]{1,64}$/.test(c.term)) throw new Error(`${name} must be a terminal name like xterm-256color`); break;
         case "--env": {
           const kv = value();
-          const k = kv.slice(0, kv.indexOf("="));
+          const k = kv.slice(0, Math.max(0, kv.indexOf("=")));
           if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`--env takes KEY=VALUE, got ${JSON.stringify(kv)}`);
           c.env[k] = kv.slice(k.length + 1);
           break;

@@ -1,0 +1,76 @@
+// The command line: parsing, and the process-level behaviour of bad flags, --help and --version.
+
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { DEFAULTS, parseArgs } from "../server/cli.ts";
+import { BUN, ROOT } from "./harness.ts";
+
+const run = (...args: string[]) => {
+  const p = Bun.spawnSync([BUN, join(ROOT, "server/main.ts"), ...args], { env: { PATH: process.env.PATH! }, timeout: 10_000 });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+};
+
+describe("parseArgs", () => {
+  test("defaults: loopback, port 7681, $SHELL", () => {
+    const r = parseArgs([], { SHELL: "/bin/zsh" });
+    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, command: ["/bin/zsh"] } });
+    expect(parseArgs([], {})).toMatchObject({ config: { command: ["/bin/sh"], port: 7681, host: "127.0.0.1" } });
+  });
+  test("options stop at -- or at the first non-option; the command keeps its own flags", () => {
+    expect(parseArgs(["-p", "0", "bash", "-c", "echo -p"], {})).toMatchObject({ config: { port: 0, command: ["bash", "-c", "echo -p"] } });
+    expect(parseArgs(["--port=9", "--", "-weird"], {})).toMatchObject({ config: { port: 9, command: ["-weird"] } });
+  });
+  test("every documented option is parsed", () => {
+    const r = parseArgs(["-i", "::1", "-w", "/tmp", "-T", "vt100", "--env", "A=1", "--env", "B=x=y", "--max-sessions", "3", "--log-level", "debug", "top"], {});
+    expect(r).toEqual({ kind: "run", config: { port: 7681, host: "::1", cwd: "/tmp", term: "vt100", env: { A: "1", B: "x=y" }, maxSessions: 3, logLevel: "debug", command: ["top"] } });
+  });
+  test.each([
+    [["--port", "65536"], "--port"],
+    [["-p", "abc"], "-p"],
+    [["--port"], "needs a value"],
+    [["--env", "NOEQUALS"], "KEY=VALUE"],
+    [["--env", "1A=b"], "KEY=VALUE"],
+    [["--bogus"], "unknown option --bogus"],
+    [["-T", "x y"], "terminal name"],
+    [["--max-sessions", "0"], "--max-sessions"],
+    [["--log-level", "loud"], "--log-level"],
+  ])("%p is refused with a reason", (args, why) => {
+    const r = parseArgs(args as string[], {});
+    expect(r.kind).toBe("error");
+    if (r.kind === "error") expect(r.message).toContain(why);
+  });
+});
+
+describe("the bunty process", () => {
+  test("a bad flag exits 2 with a one-line reason and the usage", () => {
+    const r = run("--port", "nope");
+    expect(r.code).toBe(2);
+    expect(r.err.split("\n")[0]).toBe('bunty: --port must be an integer from 0 to 65535, got "nope"');
+    expect(r.err).toContain("Usage: bunty");
+  });
+  test("a --cwd that is not a directory exits 2", () => {
+    const r = run("--cwd", "/nonexistent/dir");
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("is not a directory");
+  });
+  test("--help lists every option and exits 0", () => {
+    const r = run("--help");
+    expect(r.code).toBe(0);
+    for (const flag of ["--port", "--host", "--cwd", "--term", "--env", "--max-sessions", "--log-level", "--help", "--version"]) expect(r.out).toContain(flag);
+  });
+  test("--version prints the version", () => {
+    const r = run("--version");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^bunty \d+\.\d+\.\d+ \(\w+\)\n$/);
+  });
+  test("a port in use exits 1 with a reason", async () => {
+    const holder = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+    try {
+      const r = run("--port", String(holder.port));
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("cannot listen");
+    } finally {
+      holder.stop(true);
+    }
+  });
+});
