@@ -59,13 +59,14 @@ function setStatus(state: "connecting" | "live" | "ended" | "disconnected", text
 }
 
 const clamp = (n: number, min: number, max: number): number => Math.min(max, Math.max(min, n));
+/** The terminal's size within the protocol's limits. */
+const size = () => ({ cols: clamp(term.cols, Limits.minCols, Limits.maxCols), rows: clamp(term.rows, Limits.minRows, Limits.maxRows) });
 
-// The fit addon already keeps at least 2x1; the server refuses sizes over the limits, so a
-// huge window is capped here rather than letting the terminal and the PTY disagree.
+// The server refuses sizes outside the limits, so a huge window is capped here rather than
+// letting the terminal and the PTY disagree.
 function fitTerminal(): void {
   fit.fit();
-  const cols = clamp(term.cols, Limits.minCols, Limits.maxCols);
-  const rows = clamp(term.rows, Limits.minRows, Limits.maxRows);
+  const { cols, rows } = size();
   if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
 }
 fitTerminal();
@@ -87,10 +88,7 @@ let exitInfo: ExitMessage | null = null;
 const encoder = new TextEncoder();
 
 function sendResize(): void {
-  if (ws?.readyState !== WebSocket.OPEN) return;
-  const cols = clamp(term.cols, Limits.minCols, Limits.maxCols);
-  const rows = clamp(term.rows, Limits.minRows, Limits.maxRows);
-  ws.send(encodeMessage({ type: "resize", cols, rows }));
+  if (ws?.readyState === WebSocket.OPEN) ws.send(encodeMessage({ type: "resize", ...size() }));
 }
 term.onResize(sendResize);
 
@@ -130,6 +128,10 @@ function socketUrl(): string {
   // Relative to the page, so bunty also works behind a reverse proxy under a base path.
   const url = new URL("ws", location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  // The initial size lets the program draw its first screen at the right width; the resize
+  // sent on open still follows, for servers that ignore the query.
+  const { cols, rows } = size();
+  url.search = new URLSearchParams({ cols: String(cols), rows: String(rows) }).toString();
   return url.href;
 }
 

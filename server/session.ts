@@ -165,24 +165,34 @@ export class Session {
   /**
    * Ends the session: closes every client with `code`, then ends every process of the
    * terminal's session (HUP, TERM, KILL) and closes the PTY. Idempotent; resolves within
-   * about REAP_BOUND_MS + EXIT_WAIT_MS.
+   * about SESSION_END_BOUND_MS.
    */
   end(code: number, reason: string): Promise<void> {
-    this.ending ??= (async () => {
-      for (const c of this.clients) c.close(code, reason);
-      this.clients.clear();
-      this.paused.clear();
-      const started = Date.now();
+    if (this.ending) return this.ending;
+    // Set before closing anyone: a close can call back into detach() synchronously.
+    let done!: () => void;
+    this.ending = new Promise<void>((r) => (done = r));
+    const clients = [...this.clients];
+    this.clients.clear();
+    this.paused.clear();
+    for (const c of clients) c.close(code, reason);
+    void this.reap(reason).then(done);
+    return this.ending;
+  }
+
+  private async reap(reason: string): Promise<void> {
+    const started = Date.now();
+    try {
       const reaped = await endSession(this.pid);
       await within(this.pty.exited, EXIT_WAIT_MS, null);
-      this.pty.close();
       this.opts.log?.("session.end", {
         session: this.id, pid: this.pid, reason, exit: this.exit, reaped, reapMs: Date.now() - started,
         duration: Date.now() - this.created.getTime(), bytesOut: this.bytesOut, bytesIn: this.bytesIn,
       });
+    } finally {
+      this.pty.close();
       this.opts.onEnded(this);
-    })();
-    return this.ending;
+    }
   }
 }
 

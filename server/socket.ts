@@ -50,10 +50,35 @@ function initialSize(query: Record<string, string | undefined>): { cols: number;
   return bad ? { cols: Limits.defaultCols, rows: Limits.defaultRows, error: `query: ${bad}; using ${Limits.defaultCols}x${Limits.defaultRows}` } : { cols, rows };
 }
 
+/**
+ * Cross-site WebSocket hijacking guard: a browser always sends Origin, and it must name this
+ * very host. Clients that send no Origin (scripts, curl) are not browsers and are let through.
+ * Returns a reason to refuse, or null.
+ */
+export function checkOrigin(origin: string | null, host: string | null): string | null {
+  if (origin === null) return null;
+  let o: URL;
+  try {
+    o = new URL(origin);
+  } catch {
+    return "malformed Origin header";
+  }
+  return host !== null && o.host === host ? null : `Origin ${origin.slice(0, 100)} does not match this server`;
+}
+
 export function socketRoutes(pool: Pool, log: LogFn) {
   // Elysia wraps the Bun socket in a new object per event; the raw socket is stable.
   const conns = new WeakMap<ServerWebSocket<unknown>, Connection>();
   return new Elysia({ name: "bunty.socket" }).ws(Paths.socket, {
+    // An array: a plain function here runs twice per upgrade (Elysia 1.4).
+    beforeHandle: [
+      ({ request, status }) => {
+        const refused = checkOrigin(request.headers.get("origin"), request.headers.get("host"));
+        if (!refused) return;
+        log("socket.refused", { reason: "origin", origin: request.headers.get("origin")?.slice(0, 100) }, "warn");
+        return status(403, refused);
+      },
+    ],
     open(ws) {
       const raw = ws.raw as ServerWebSocket<unknown>;
       const conn: Connection = { client: undefined as unknown as Client };

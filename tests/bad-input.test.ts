@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CloseCode, Limits } from "../protocol/index.ts";
 import { startServer, TestClient, until, type TestServer } from "./harness.ts";
+import { RawWs } from "./rawws.ts";
 
 let server: TestServer;
 let bystander: TestClient;
@@ -106,5 +107,28 @@ describe("frames and input", () => {
     bystander.type("echo bounded-$((5*5))\r");
     expect(await bystander.waitFor(/bounded-25/)).toBe(true);
     c.ws.close();
+  });
+});
+
+describe("origin", () => {
+  const upgrade = async (origin: string | null) => {
+    const port = Number(server.url.port);
+    const w = new RawWs(port);
+    await w.connected();
+    w.sock.write(RawWs.request(port, "/ws", origin));
+    await until(() => w.status !== 0 || w.ended, 5000);
+    w.sock.destroy();
+    return w.status;
+  };
+  test("a WebSocket from a foreign Origin is refused with 403 before the upgrade", async () => {
+    const before = (await server.health()).sessions;
+    expect(await upgrade("http://evil.example")).toBe(403);
+    expect(await upgrade(`http://127.0.0.1:${Number(server.url.port) + 1}`)).toBe(403); // another port is another origin
+    expect(await upgrade("null")).toBe(403);
+    expect((await server.health()).sessions).toBe(before);
+  });
+  test("the server's own Origin and clients without an Origin are let through", async () => {
+    expect(await upgrade(server.origin)).toBe(101);
+    expect(await upgrade(null)).toBe(101);
   });
 });

@@ -119,4 +119,4 @@ test(`${PER_KIND * Object.keys(kinds).length} abrupt disconnects: health always 
   c.type("echo still-$((1+1))\r");
   expect(await c.waitFor(/still-2/)).toBe(true);
   c.close();
-});
+}, 120_000);

@@ -19,7 +19,7 @@ export class RawWs {
     this.sock = net.connect(port, "127.0.0.1");
     this.sock.on("error", (e) => (this.error = e));
     this.sock.on("close", () => (this.ended = true));
-    this.sock.on("data", (d) => this.onData(d));
+    this.sock.on("data", (d) => this.onData(d as Buffer));
   }
 
   connected(): Promise<void> {
@@ -30,9 +30,9 @@ export class RawWs {
     });
   }
 
-  static request(port: number, path = "/ws"): string {
+  static request(port: number, path = "/ws", origin: string | null = `http://127.0.0.1:${port}`): string {
     const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
-    return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: http://127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${origin === null ? "" : `Origin: ${origin}\r\n`}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
   }
 
   private onData(d: Buffer) {

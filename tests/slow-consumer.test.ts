@@ -52,4 +52,4 @@ test("a client that never reads during `yes` is cut off; memory stays bounded; o
   slow.sock.resume();
   expect(await until(() => slow.ended, 10_000)).toBe(true);
   other.close();
-});
+}, 30_000);
