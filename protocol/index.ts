@@ -5,6 +5,18 @@
 /** Bumped when a change would break an existing client. Sent in `hello`. */
 export const PROTOCOL_VERSION = 1;
 
+/** Query parameters of the WebSocket URL. */
+export const Query = {
+  /** Attach to this session instead of starting one. */
+  session: "session",
+  /** With `session`: the absolute output offset the client has already seen; resume after it. */
+  offset: "offset",
+  /** "view" joins read-only; "write" (default) may type and takes over typing from the current writer. */
+  mode: "mode",
+  cols: "cols",
+  rows: "rows",
+} as const;
+
 /** URL paths, relative to the server's base. */
 export const Paths = {
   page: "/",
@@ -46,8 +58,10 @@ export const CloseCode = {
   slowConsumer: 4001,
   /** The server already runs its maximum number of sessions. */
   tooManySessions: 4002,
-  /** The session was ended by the server (e.g. DELETE /api/sessions/:id) rather than by its program. */
+  /** The session was ended by the server (DELETE /api/sessions/:id, grace or idle timeout) rather than by its program. */
   sessionEnded: 4003,
+  /** `?session=ID` names no live session. */
+  sessionNotFound: 4004,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -56,19 +70,56 @@ export type ErrorCode =
   | "bad_json" // a text frame that is not a JSON object
   | "too_large" // a text frame over Limits.maxControlBytes
   | "unknown_type" // a JSON object whose `type` we do not know
-  | "bad_message"; // a known type with missing or invalid fields
+  | "bad_message" // a known type with missing or invalid fields
+  | "read_only"; // input or a writer request from a client that may only view
 
 // ---- server -> client (text frames, JSON) ----
+
+/** How the stream that follows `hello` relates to what the client had. */
+export type Resumed =
+  | "new" // a new session: output from its start (or a fresh screen snapshot for a warm spare)
+  | "log" // exactly the bytes after the client's `offset`, from the output log
+  | "snapshot"; // a `snapshot` message follows: the client's offset was too old (or absent)
 
 export interface HelloMessage {
   type: "hello";
   protocol: number;
-  /** Session id: opaque, URL-safe. */
+  /** Session id: opaque, URL-safe. Reattach with `/ws?session=ID`. */
   session: string;
   pid: number;
   command: string[];
   cols: number;
   rows: number;
+  /** Absolute output offset of the next terminal byte this client receives (after a snapshot, if one follows). */
+  offset: number;
+  resumed: Resumed;
+  /** What this client may do: "write" (may type, or take over typing) or "view" (read-only). */
+  mode: "write" | "view";
+  /** Whether this client is the session's writer right now (its input and size count). */
+  writer: boolean;
+}
+/**
+ * The client's screen is replaced: reset the terminal, write `data` (terminal bytes as text,
+ * produced by a server-side screen model), and continue counting output from `offset`.
+ */
+export interface SnapshotMessage {
+  type: "snapshot";
+  offset: number;
+  data: string;
+  cols: number;
+  rows: number;
+}
+/** The PTY's size changed (the writer resized). Viewers may adopt it to show the screen as the program draws it. */
+export interface SizeMessage {
+  type: "size";
+  cols: number;
+  rows: number;
+}
+/** This client's role changed (another client took over typing, or this one did). */
+export interface RoleMessage {
+  type: "role";
+  writer: boolean;
+  reason: string;
 }
 export interface ExitMessage {
   type: "exit";
@@ -87,7 +138,7 @@ export interface PongMessage {
   /** Echo of the ping's `t`, if any. */
   t?: number;
 }
-export type ServerMessage = HelloMessage | ExitMessage | ErrorMessage | PongMessage;
+export type ServerMessage = HelloMessage | SnapshotMessage | SizeMessage | RoleMessage | ExitMessage | ErrorMessage | PongMessage;
 
 // ---- client -> server (text frames, JSON) ----
 
@@ -100,7 +151,16 @@ export interface PingMessage {
   type: "ping";
   t?: number;
 }
-export type ClientMessage = ResizeMessage | PingMessage;
+/** The client has parsed (rendered) output up to this absolute offset: flow control from the browser. */
+export interface AckMessage {
+  type: "ack";
+  offset: number;
+}
+/** A client with mode "write" asks to become the writer (typing hand-over). */
+export interface TakeMessage {
+  type: "take";
+}
+export type ClientMessage = ResizeMessage | PingMessage | AckMessage | TakeMessage;
 
 export type Decoded<T> = { ok: true; message: T } | { ok: false; error: ErrorMessage };
 
@@ -147,8 +207,14 @@ export function decodeClientMessage(input: unknown): Decoded<ClientMessage> {
       if (m.t !== undefined && typeof m.t !== "number") return fail("bad_message", "ping: t must be a number when present");
       return { ok: true, message: m.t === undefined ? { type: "ping" } : { type: "ping", t: m.t as number } };
     }
+    case "ack": {
+      if (!isInt(m.offset) || m.offset < 0) return fail("bad_message", "ack: offset must be a non-negative integer");
+      return { ok: true, message: { type: "ack", offset: m.offset } };
+    }
+    case "take":
+      return { ok: true, message: { type: "take" } };
     default:
-      return fail("unknown_type", `unknown message type ${JSON.stringify(String(m.type)).slice(0, 64)}; known: resize, ping`);
+      return fail("unknown_type", `unknown message type ${JSON.stringify(String(m.type)).slice(0, 64)}; known: resize, ping, ack, take`);
   }
 }
 

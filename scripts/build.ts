@@ -9,6 +9,13 @@ import { join, relative, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "..");
 const ENTRY = "server/main.ts";
+// Workers are not found by the bundler: each must be an extra entry point. The executable embeds
+// each entry point at its path relative to --root and names the main one after the outfile, all in
+// /$bunfs/root/. Pinning --root=server puts the worker at /$bunfs/root/screen-worker.js, which is
+// where `new URL("./screen-worker.ts", import.meta.url)` in server/screen.ts points once bundled
+// (import.meta.url is then /$bunfs/root/bunty); from source it points next to screen.ts.
+const WORKERS = ["server/screen-worker.ts"];
+const ROOT_DIR = "server";
 const TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-darwin-x64", "bun-darwin-arm64"] as const;
 type Target = (typeof TARGETS)[number];
 
@@ -63,7 +70,9 @@ async function build(target: Target | null, commit: string): Promise<boolean> {
     `--define=process.env.NODE_ENV=${JSON.stringify("production")}`,
     ...(target ? [`--target=${target}`] : []),
     `--outfile=${outfile}`,
+    `--root=${ROOT_DIR}`,
     ENTRY,
+    ...WORKERS,
   ];
   const started = performance.now();
   const proc = Bun.spawn(args, { cwd: ROOT, stdin: "ignore", stdout: "inherit", stderr: "inherit" });

@@ -7,6 +7,7 @@ import { httpRoutes } from "./http.ts";
 import { startLagMonitor } from "./lag.ts";
 import type { LogFn } from "./log.ts";
 import { Pool } from "./pool.ts";
+import { ScreenModels } from "./screen.ts";
 import { socketRoutes } from "./socket.ts";
 
 /** Bun queues at most this much per socket; above it sends are dropped. Kept above the session's own per-client bound so that bound acts first. */
@@ -30,7 +31,11 @@ function childEnv(config: Config): Record<string, string> {
 
 export function startServer(config: Config, log: LogFn): RunningServer {
   const lag = startLagMonitor();
-  const pool = new Pool({ command: config.command, cwd: config.cwd, env: childEnv(config), maxSessions: config.maxSessions, log });
+  const screen = new ScreenModels({ scrollback: config.scrollback });
+  const pool = new Pool({
+    command: config.command, cwd: config.cwd, env: childEnv(config), maxSessions: config.maxSessions,
+    graceMs: config.graceS * 1000, idleTimeoutMs: config.idleTimeoutS * 1000, spares: config.poolSize, screen, log,
+  });
   const app = new Elysia({
     websocket: {
       maxPayloadLength: Limits.maxFrameBytes,
@@ -44,7 +49,7 @@ export function startServer(config: Config, log: LogFn): RunningServer {
     .onError(({ code, error }) => {
       if (code !== "NOT_FOUND") log("http.error", { code, message: String((error as Error)?.message ?? error) }, "error");
     })
-    .use(httpRoutes(pool, lag))
+    .use(httpRoutes(pool, lag, screen, { allowed: config.allowCommands, any: config.allowAnyCommand }, log))
     .use(socketRoutes(pool, log))
     .listen({ port: config.port, hostname: config.host });
   const server = app.server!;
@@ -59,6 +64,7 @@ export function startServer(config: Config, log: LogFn): RunningServer {
         server.stop(false); // no new connections; existing sockets get their close frames below
         await pool.endAll(CloseCode.goingAway, "server shutting down");
         lag.stop();
+        screen.stop();
         server.stop(true);
       })();
       return stopping;

@@ -19,20 +19,36 @@ export interface Config {
   term: string;
   /** Extra environment for programs, from --env (applied over the server's own). */
   env: Record<string, string>;
-  /** Most sessions alive at once. */
+  /** Most sessions alive at once (warm spares included). */
   maxSessions: number;
+  /** Seconds a session without clients lives on; 0 = it ends with its last client. */
+  graceS: number;
+  /** End sessions with no input or output for this many seconds; 0 = never. */
+  idleTimeoutS: number;
+  /** Warm spares of the default command kept started. */
+  poolSize: number;
+  /** Lines of scrollback kept in each session's server-side screen model (sent on attach). */
+  scrollback: number;
+  /** Commands POST /api/sessions may start, by name. */
+  allowCommands: Record<string, string[]>;
+  /** POST /api/sessions may start any argv (dangerous; off by default). */
+  allowAnyCommand: boolean;
   /** Minimum log level, or silent. */
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   /** Program and arguments; default: $SHELL, else /bin/sh. */
   command: string[];
 }
 
-export const DEFAULTS = { port: 7681, host: "127.0.0.1", term: "xterm-256color", maxSessions: 64, logLevel: "info" } as const;
+export const DEFAULTS = {
+  port: 7681, host: "127.0.0.1", term: "xterm-256color", maxSessions: 64, logLevel: "info",
+  graceS: 300, idleTimeoutS: 0, poolSize: 0, scrollback: 1000, allowAnyCommand: false,
+} as const;
 
 export const USAGE = `Usage: bunty [options] [--] [command [args...]]
 
 Serves a terminal running COMMAND (default: $SHELL, else /bin/sh) to a browser tab.
-Open the URL it prints. Each browser tab (each WebSocket on /ws) gets its own session.
+Open the URL it prints. Each new tab starts a session; a session outlives its connection for
+the grace period, so a reload or a dropped network reattaches to the same shell and screen.
 
 Options:
   -p, --port N          TCP port to listen on (default ${DEFAULTS.port}; 0 picks a free port)
@@ -41,6 +57,17 @@ Options:
   -T, --term NAME       TERM for the command (default ${DEFAULTS.term})
       --env KEY=VALUE   set an environment variable for the command (repeatable)
       --max-sessions N  most sessions alive at once (default ${DEFAULTS.maxSessions}); more are refused
+      --grace S         seconds a session without clients lives on (default ${DEFAULTS.graceS});
+                        0 ends a session with its last client (the ttyd behaviour)
+      --idle-timeout S  end sessions with no input or output for S seconds (default 0: never)
+      --pool-size N     keep N warm spares of the default command started, so a new tab
+                        gets a prompt without waiting for the shell (default ${DEFAULTS.poolSize})
+      --scrollback N    lines of scrollback restored on reattach (default ${DEFAULTS.scrollback})
+      --allow-command NAME=CMD [ARGS]
+                        let POST /api/sessions start CMD by NAME (repeatable; split on spaces,
+                        no shell)
+      --allow-any-command
+                        let POST /api/sessions start any argv (dangerous; off by default)
       --log-level L     debug, info, warn, error or silent (default ${DEFAULTS.logLevel}); logs go to stderr
   -h, --help            print this help and exit
   -v, --version         print the version and exit
@@ -60,7 +87,7 @@ function intIn(name: string, v: string, min: number, max: number): number {
 
 /** Parses argv (without the runtime and script). Options stop at `--` or the first non-option. */
 export function parseArgs(argv: string[], env: Record<string, string | undefined> = process.env): ParseResult {
-  const c: Config = { ...DEFAULTS, env: {}, command: [] };
+  const c: Config = { ...DEFAULTS, env: {}, command: [], allowCommands: {} };
   try {
     let i = 0;
     for (; i < argv.length; i++) {
@@ -93,6 +120,19 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
           break;
         }
         case "--max-sessions": c.maxSessions = intIn(name, value(), 1, 100_000); break;
+        case "--grace": c.graceS = intIn(name, value(), 0, 7 * 86400); break;
+        case "--idle-timeout": c.idleTimeoutS = intIn(name, value(), 0, 30 * 86400); break;
+        case "--pool-size": c.poolSize = intIn(name, value(), 0, 1000); break;
+        case "--scrollback": c.scrollback = intIn(name, value(), 0, 100_000); break;
+        case "--allow-any-command": c.allowAnyCommand = true; break;
+        case "--allow-command": {
+          const v = value();
+          const eqAt = v.indexOf("=");
+          const argv = v.slice(eqAt + 1).split(/\s+/).filter(Boolean);
+          if (eqAt < 1 || !/^[\w.-]{1,64}$/.test(v.slice(0, eqAt)) || argv.length === 0) throw new Error(`--allow-command takes NAME=COMMAND [ARGS], got ${JSON.stringify(v)}`);
+          c.allowCommands[v.slice(0, eqAt)] = argv;
+          break;
+        }
         case "--log-level": {
           const l = value();
           if (!(LEVELS as readonly string[]).includes(l)) throw new Error(`--log-level must be one of ${LEVELS.join(", ")}`);
@@ -107,5 +147,6 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     return { kind: "error", message: (e as Error).message };
   }
   if (c.command.length === 0) c.command = [env.SHELL || "/bin/sh"];
+  if (c.poolSize >= c.maxSessions) return { kind: "error", message: `--pool-size (${c.poolSize}) must be less than --max-sessions (${c.maxSessions})` };
   return { kind: "run", config: c };
 }

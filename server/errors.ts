@@ -16,6 +16,10 @@ export class AppError extends Error {
   toJSON() {
     return { error: this.code, message: this.message };
   }
+  /** Elysia turns a thrown error with toResponse() into that response. */
+  toResponse(): Response {
+    return Response.json(this.toJSON(), { status: this.httpStatus });
+  }
 }
 
 export const tooManySessions = (max: number) =>

@@ -1,66 +1,148 @@
-// The pool: every live session, the session limit, lookup, and ending them all on shutdown.
-// Knows sessions, not sockets.
+// The pool: every live session, the session limit, lookup, warm spares, the idle sweep, and
+// ending them all on shutdown. Knows sessions, not sockets.
 
 import { randomBytes } from "node:crypto";
-import { spawnFailed, tooManySessions } from "./errors.ts";
-import { SpawnError } from "./pty.ts";
-import { Session, SESSION_END_BOUND_MS, type SessionInfo } from "./session.ts";
+import { CloseCode } from "../protocol/index.ts";
 import { within } from "./deadline.ts";
+import { spawnFailed, tooManySessions } from "./errors.ts";
+import type { LogFn } from "./log.ts";
+import { SpawnError } from "./pty.ts";
+import type { ScreenModels } from "./screen.ts";
+import { Session, SESSION_END_BOUND_MS, type SessionInfo } from "./session.ts";
+
+/** How often sessions are checked against the idle timeout. */
+const IDLE_SWEEP_MS = 1000;
+/** A spare that dies before it is used delays the next refill by this much, doubling up to the max (a command that exits at once must not fork in a loop). */
+const SPARE_BACKOFF_MS = 1000;
+const SPARE_BACKOFF_MAX_MS = 30_000;
 
 export interface PoolOptions {
+  /** The default command. */
   command: string[];
   cwd?: string;
   /** Environment for every program (TERM included). */
   env: Record<string, string>;
   maxSessions: number;
-  log(event: string, fields: Record<string, unknown>): void;
+  /** How long a session without clients lives on; 0 = ends with its last client. */
+  graceMs: number;
+  /** End sessions with no input or output for this long; 0 = never. */
+  idleTimeoutMs: number;
+  /** Warm spares of the default command kept started and ready. */
+  spares: number;
+  screen: ScreenModels;
+  log: LogFn;
 }
 
 export class Pool {
   private readonly sessions = new Map<string, Session>();
+  private readonly spares: Session[] = [];
   private readonly opts: PoolOptions;
+  private readonly sweep: ReturnType<typeof setInterval> | undefined;
+  private refillTimer: ReturnType<typeof setTimeout> | undefined;
+  private spareBackoffMs = 0;
+  private stopped = false;
   created = 0;
+  ended = 0;
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
+    if (opts.idleTimeoutMs > 0) {
+      this.sweep = setInterval(() => this.endIdle(), IDLE_SWEEP_MS);
+      this.sweep.unref();
+    }
+    this.scheduleRefill(0);
   }
 
+  /** Live sessions handed to clients (spares not counted). */
   get size(): number {
-    return this.sessions.size;
+    return this.sessions.size - this.spares.length;
+  }
+  get spareCount(): number {
+    return this.spares.length;
   }
 
-  /** Starts a new session. Throws AppError (too many sessions, spawn failed). */
-  create(cols: number, rows: number): Session {
-    if (this.sessions.size >= this.opts.maxSessions) throw tooManySessions(this.opts.maxSessions);
+  /**
+   * Starts a session, or hands out a warm spare when the default command is asked for.
+   * Throws AppError (too many sessions, spawn failed).
+   */
+  create(cols: number, rows: number, command?: string[]): Session {
+    if (!command) {
+      const spare = this.spares.shift();
+      if (spare) {
+        spare.spare = false;
+        spare.applySize(cols, rows);
+        this.spareBackoffMs = 0;
+        this.opts.log("session.start", { session: spare.id, pid: spare.pid, command: spare.command, spare: true });
+        this.scheduleRefill(0);
+        return spare;
+      }
+    }
+    if (this.sessions.size >= this.opts.maxSessions) {
+      const spare = this.spares.pop(); // a spare gives way to a real session
+      if (!spare) throw tooManySessions(this.opts.maxSessions);
+      void spare.end(CloseCode.sessionEnded, "spare gave way");
+      this.sessions.delete(spare.id);
+    }
+    const s = this.spawn(command ?? this.opts.command, cols, rows);
+    this.opts.log("session.start", { session: s.id, pid: s.pid, command: s.command });
+    return s;
+  }
+
+  private spawn(command: string[], cols: number, rows: number): Session {
     const id = randomBytes(9).toString("base64url");
-    let session: Session;
+    let s: Session;
     try {
-      session = new Session({
-        id,
-        command: this.opts.command,
-        cwd: this.opts.cwd,
-        env: { ...this.opts.env, BUNTY_SESSION: id },
-        cols,
-        rows,
-        log: this.opts.log,
-        onEnded: (s) => this.sessions.delete(s.id),
+      s = new Session({
+        id, command, cwd: this.opts.cwd, env: { ...this.opts.env, BUNTY_SESSION: id }, cols, rows,
+        screen: this.opts.screen, graceMs: this.opts.graceMs, log: this.opts.log,
+        onEnded: (x) => this.forget(x),
       });
     } catch (e) {
       if (e instanceof SpawnError) throw spawnFailed(e.message);
       throw e;
     }
-    this.sessions.set(id, session);
+    this.sessions.set(id, s);
     this.created++;
-    this.opts.log("session.start", { session: id, pid: session.pid, command: this.opts.command });
-    return session;
+    return s;
+  }
+
+  private forget(s: Session): void {
+    this.sessions.delete(s.id);
+    this.ended++;
+    const i = this.spares.indexOf(s);
+    if (i >= 0) {
+      this.spares.splice(i, 1);
+      this.spareBackoffMs = Math.min(SPARE_BACKOFF_MAX_MS, Math.max(SPARE_BACKOFF_MS, this.spareBackoffMs * 2));
+      this.opts.log("spare.died", { session: s.id, exit: s.exit, retryMs: this.spareBackoffMs }, "warn");
+    }
+    this.scheduleRefill(this.spareBackoffMs);
+  }
+
+  /** Tops the spares up to the configured count, off the caller's path. */
+  private scheduleRefill(delayMs: number): void {
+    if (this.stopped || this.refillTimer || this.spares.length >= this.opts.spares) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      while (!this.stopped && this.spares.length < this.opts.spares && this.sessions.size < this.opts.maxSessions) {
+        try {
+          const s = this.spawn(this.opts.command, 80, 24);
+          s.spare = true;
+          this.spares.push(s);
+        } catch (e) {
+          this.opts.log("spare.failed", { message: (e as Error).message }, "error");
+          return;
+        }
+      }
+    }, delayMs);
   }
 
   get(id: string): Session | undefined {
-    return this.sessions.get(id);
+    const s = this.sessions.get(id);
+    return s && !s.spare ? s : undefined;
   }
 
   list(): SessionInfo[] {
-    return [...this.sessions.values()].map((s) => s.info());
+    return [...this.sessions.values()].filter((s) => !s.spare).map((s) => s.info());
   }
 
   clientCount(): number {
@@ -69,8 +151,16 @@ export class Pool {
     return n;
   }
 
-  /** Ends every session (clients get `code`), bounded by the session end bound plus `slackMs`. */
+  private endIdle(): void {
+    const cutoff = Date.now() - this.opts.idleTimeoutMs;
+    for (const s of this.sessions.values()) if (!s.spare && s.lastActivity < cutoff) void s.end(CloseCode.sessionEnded, "idle timeout");
+  }
+
+  /** Ends every session, spares included (clients get `code`), bounded by the session end bound plus `slackMs`. */
   async endAll(code: number, reason: string, slackMs = 500): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweep);
+    clearTimeout(this.refillTimer);
     const all = [...this.sessions.values()].map((s) => s.end(code, reason));
     await within(Promise.all(all), SESSION_END_BOUND_MS + slackMs, null);
   }

@@ -42,23 +42,39 @@ async function readStat(pid: number, signal: AbortSignal): Promise<[string, numb
   }
 }
 
-/** Live (non-zombie) pids whose session id is `sid`, including the leader itself. */
-export async function sessionMembers(sid: number, candidates?: Iterable<number>): Promise<number[]> {
+/** One pass over /proc: pid -> session id of every live (non-zombie) process. */
+async function scanProcesses(): Promise<Map<number, number>> {
   const signal = AbortSignal.timeout(PROC_READ_TIMEOUT_MS);
+  const table = new Map<number, number>();
   let pids: number[];
-  if (candidates) pids = [...candidates];
-  else {
-    try {
-      pids = (await readdir("/proc", { signal } as never)).map(Number).filter((n) => n > 0);
-    } catch {
-      return [];
-    }
+  try {
+    pids = (await readdir("/proc", { signal } as never)).map(Number).filter((n) => n > 0);
+  } catch {
+    return table;
   }
   const stats = await Promise.all(pids.map((p) => readStat(p, signal)));
-  return pids.filter((_, i) => {
+  pids.forEach((pid, i) => {
     const s = stats[i];
-    return s !== null && s[1] === sid && s[0] !== "Z" && s[0] !== "X";
+    if (s && s[0] !== "Z" && s[0] !== "X") table.set(pid, s[1]);
   });
+  return table;
+}
+
+// Many sessions often end at once (a server shutdown, a burst of disconnects). They share scans
+// of /proc instead of each reading the whole process table on every poll. A caller only takes a
+// scan that started at or after `since` (when it last signalled, or began): an older scan could
+// miss a process forked a moment ago, or show one already killed.
+let shared: { at: number; table: Promise<Map<number, number>> } | null = null;
+function processTable(since: number): Promise<Map<number, number>> {
+  if (!shared || shared.at < since) shared = { at: performance.now(), table: scanProcesses() };
+  return shared.table;
+}
+
+/** Live (non-zombie) pids whose session id is `sid`, including the leader itself, from a scan started now or later. */
+export async function sessionMembers(sid: number, since = performance.now()): Promise<number[]> {
+  const members: number[] = [];
+  for (const [pid, s] of await processTable(since)) if (s === sid) members.push(pid);
+  return members;
 }
 
 function signalAll(pids: number[], sig: NodeJS.Signals): void {
@@ -74,8 +90,10 @@ async function waitGone(sid: number, pids: number[], ms: number): Promise<number
   const until = Date.now() + ms;
   let alive = pids;
   while (alive.length > 0 && Date.now() < until) {
+    const since = performance.now();
     await Bun.sleep(POLL_MS);
-    alive = await sessionMembers(sid, alive);
+    const table = await processTable(since);
+    alive = alive.filter((p) => table.get(p) === sid);
   }
   return alive;
 }

@@ -1,18 +1,26 @@
-// A session: one program on one PTY, and the clients attached to it. Owns output fan-out with
-// a per-client bound, bounded input, resize, and the end of the session (exit message, close
-// codes, reaping). Never touches a socket: clients are anything with the `Client` shape.
+// A session: one program on one PTY, its output log and screen model, and the clients
+// attached to it (one writer, any number of viewers). Owns attach/detach, roles, resize policy,
+// bounded input, the grace period, and the end of the session (exit message, close codes,
+// reaping). Never touches a socket: clients are anything with the `Client` shape.
 
-import { CloseCode, encodeMessage, type ServerMessage } from "../protocol/index.ts";
-import { spawnPty, type Pty, type PtyExit } from "./pty.ts";
+import { CloseCode, encodeMessage, PROTOCOL_VERSION, type Resumed, type ServerMessage } from "../protocol/index.ts";
 import { within } from "./deadline.ts";
+import { Delivery } from "./delivery.ts";
+import { OutputLog } from "./outlog.ts";
+import { spawnPty, type Pty, type PtyExit } from "./pty.ts";
 import { endSession, REAP_BOUND_MS } from "./reap.ts";
+import type { ScreenModels } from "./screen.ts";
 
-/** A client may have at most this much output queued (unsent) before it is closed with 4001. */
-export const MAX_CLIENT_BACKLOG_BYTES = 4 << 20;
-/** Above this much input not yet flushed to the PTY, clients' sockets are paused (not read) until it drains. */
+/** Above this much input not yet flushed to the PTY, the sending client's socket is paused until it drains. */
 export const MAX_INPUT_QUEUED_BYTES = 1 << 20;
 /** After a session is ended, how long we wait for the program's exit status once its processes were signalled. */
 const EXIT_WAIT_MS = 1000;
+/** A view-only client that types is told so at most this often. */
+const READ_ONLY_NOTICE_MS = 2000;
+/** Deadline for a screen snapshot from the screen model. */
+const SNAPSHOT_TIMEOUT_MS = 2000;
+
+export const SESSION_END_BOUND_MS = REAP_BOUND_MS + EXIT_WAIT_MS;
 
 /** What a session needs from a connected client. The socket layer implements it. */
 export interface Client {
@@ -27,6 +35,17 @@ export interface Client {
   resumeInput(): void;
 }
 
+export interface AttachOptions {
+  mode: "write" | "view";
+  /** The output offset the client has already seen (reconnect); absent: it has nothing. */
+  offset?: number;
+  /** The client's terminal size; applied when it is the writer. */
+  cols?: number;
+  rows?: number;
+  /** This session was just started for this client: stream it from offset 0, no snapshot. */
+  fresh?: boolean;
+}
+
 export interface SessionOptions {
   id: string;
   command: string[];
@@ -34,9 +53,12 @@ export interface SessionOptions {
   env: Record<string, string>;
   cols: number;
   rows: number;
+  screen: ScreenModels;
+  /** How long a session with no clients lives on; 0 = it ends with its last client. */
+  graceMs: number;
   /** Called once, after the program has exited and all its processes are gone. */
   onEnded(session: Session): void;
-  log?(event: string, fields: Record<string, unknown>): void;
+  log?(event: string, fields: Record<string, unknown>, level?: "debug" | "info" | "warn" | "error"): void;
 }
 
 export interface SessionInfo {
@@ -47,6 +69,18 @@ export interface SessionInfo {
   cols: number;
   rows: number;
   clients: number;
+  /** Absolute offset of the newest output byte (total bytes of output). */
+  offset: number;
+  lastActivity: string;
+}
+
+interface Attachment {
+  client: Client;
+  mode: "write" | "view";
+  delivery: Delivery;
+  cols?: number;
+  rows?: number;
+  lastNotice: number;
 }
 
 export class Session {
@@ -54,14 +88,19 @@ export class Session {
   readonly command: string[];
   readonly created = new Date();
   readonly pty: Pty;
+  readonly log = new OutputLog();
   cols: number;
   rows: number;
-  bytesOut = 0;
   bytesIn = 0;
+  lastActivity = Date.now();
   exit: PtyExit | null = null;
-  private readonly clients = new Set<Client>();
+  /** A warm spare: started ahead of demand, not yet handed to anyone; no grace timer runs. */
+  spare = false;
+  private readonly attached = new Map<Client, Attachment>();
+  private writer: Attachment | null = null;
   private readonly paused = new Set<Client>();
   private ending: Promise<void> | null = null;
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly opts: SessionOptions;
 
   /** Throws SpawnError when the program cannot be started. */
@@ -80,6 +119,7 @@ export class Session {
       onData: (bytes) => this.output(bytes),
       onDrain: () => this.inputDrained(),
     });
+    opts.screen.create(this.id, opts.cols, opts.rows, this.log); // the model reads output straight from the log
     this.pty.exited.then((exit) => this.programExited(exit));
   }
 
@@ -87,50 +127,136 @@ export class Session {
     return this.pty.pid;
   }
   get clientCount(): number {
-    return this.clients.size;
+    return this.attached.size;
   }
   get ended(): boolean {
     return this.ending !== null;
   }
 
   info(): SessionInfo {
-    return { id: this.id, pid: this.pid, command: this.command, created: this.created.toISOString(), cols: this.cols, rows: this.rows, clients: this.clients.size };
+    return {
+      id: this.id, pid: this.pid, command: this.command, created: this.created.toISOString(), cols: this.cols, rows: this.rows,
+      clients: this.attached.size, offset: this.log.end, lastActivity: new Date(this.lastActivity).toISOString(),
+    };
   }
 
-  attach(client: Client): void {
-    if (this.ending) {
-      client.close(CloseCode.sessionEnded, "session has ended");
-      return;
-    }
-    this.clients.add(client);
+  /** Sessions with no clients wait this long for one (called at creation without a client, and when the last one leaves). */
+  startGrace(): void {
+    clearTimeout(this.graceTimer);
+    if (this.spare || this.ending || this.attached.size > 0) return;
+    if (this.opts.graceMs <= 0) return void this.end(CloseCode.sessionEnded, "last client left");
+    this.graceTimer = setTimeout(() => void this.end(CloseCode.sessionEnded, "no client within the grace period"), this.opts.graceMs);
   }
 
-  /** The client went away (any way). A session with no clients left ends. */
+  attach(client: Client, o: AttachOptions): void {
+    if (this.ending) return client.close(CloseCode.sessionEnded, "session has ended");
+    clearTimeout(this.graceTimer);
+    let resumed: Resumed, from: number;
+    if (o.offset !== undefined && this.log.has(o.offset)) [resumed, from] = ["log", o.offset];
+    else if (o.fresh) [resumed, from] = ["new", this.log.start];
+    else [resumed, from] = ["snapshot", -1];
+    const delivery = new Delivery(client, this, from, () => this.dropped(client));
+    const a: Attachment = { client, mode: o.mode, delivery, cols: o.cols, rows: o.rows, lastNotice: 0 };
+    this.attached.set(client, a);
+    if (o.mode === "write") this.setWriter(a, "a new client took over typing", false); // hello tells the newcomer
+    this.send(client, {
+      type: "hello", protocol: PROTOCOL_VERSION, session: this.id, pid: this.pid, command: this.command, cols: this.cols, rows: this.rows,
+      offset: resumed === "snapshot" ? this.log.end : from, resumed, mode: o.mode, writer: this.writer === a,
+    });
+    void delivery.catchUp();
+  }
+
+  /** The client went away (any way). */
   detach(client: Client): void {
-    if (!this.clients.delete(client)) return;
+    const a = this.attached.get(client);
+    if (!a) return;
+    this.attached.delete(client);
     this.paused.delete(client);
-    if (this.clients.size === 0) void this.end(CloseCode.sessionEnded, "last client left");
+    a.delivery.close();
+    if (this.writer === a) {
+      this.writer = null;
+      // Typing passes to the most recently attached client that may write.
+      const next = [...this.attached.values()].reverse().find((x) => x.mode === "write");
+      if (next) this.setWriter(next, "the writer left");
+    }
+    if (this.attached.size === 0) this.startGrace();
   }
 
   send(client: Client, message: ServerMessage): void {
     client.sendText(encodeMessage(message));
   }
 
-  input(bytes: Uint8Array, from: Client): void {
-    if (this.ending) return;
+  private broadcast(message: ServerMessage): void {
+    const text = encodeMessage(message);
+    for (const c of this.attached.keys()) c.sendText(text);
+  }
+
+  private setWriter(a: Attachment, reason: string, tellNew = true): void {
+    const old = this.writer;
+    if (old === a) return;
+    this.writer = a;
+    if (old) this.send(old.client, { type: "role", writer: false, reason });
+    if (tellNew) this.send(a.client, { type: "role", writer: true, reason });
+    if (a.cols !== undefined && a.rows !== undefined) this.applySize(a.cols, a.rows);
+  }
+
+  input(client: Client, bytes: Uint8Array): void {
+    const a = this.attached.get(client);
+    if (!a || this.ending) return;
+    if (a.mode === "view") {
+      const now = Date.now();
+      if (now - a.lastNotice > READ_ONLY_NOTICE_MS) {
+        a.lastNotice = now;
+        this.send(client, { type: "error", code: "read_only", message: "this client is view-only; input ignored" });
+      }
+      return;
+    }
+    if (this.writer !== a) this.setWriter(a, "another client started typing"); // typing takes over
     this.bytesIn += bytes.byteLength;
+    this.lastActivity = Date.now();
     this.pty.write(bytes);
-    if (this.pty.pendingInput > MAX_INPUT_QUEUED_BYTES && !this.paused.has(from)) {
-      this.paused.add(from);
-      from.pauseInput();
+    if (this.pty.pendingInput > MAX_INPUT_QUEUED_BYTES && !this.paused.has(client)) {
+      this.paused.add(client);
+      client.pauseInput();
     }
   }
 
-  resize(cols: number, rows: number): void {
+  /** A client asks to become the writer. */
+  take(client: Client): void {
+    const a = this.attached.get(client);
+    if (!a) return;
+    if (a.mode === "view") return this.send(client, { type: "error", code: "read_only", message: "this client is view-only and cannot take over typing" });
+    this.setWriter(a, "took over typing");
+  }
+
+  /** Resize policy: the writer's size wins; other clients' sizes are kept for when they become the writer. */
+  resize(client: Client, cols: number, rows: number): void {
+    const a = this.attached.get(client);
+    if (!a) return;
+    a.cols = cols;
+    a.rows = rows;
+    if (this.writer === a) this.applySize(cols, rows);
+  }
+
+  /** Resizes the PTY (and the screen model), e.g. for a spare handed to a client of another size. */
+  applySize(cols: number, rows: number): void {
     if (this.ending || (cols === this.cols && rows === this.rows)) return;
     this.cols = cols;
     this.rows = rows;
     this.pty.resize(cols, rows);
+    this.opts.screen.resize(this.id, cols, rows);
+    this.broadcast({ type: "size", cols, rows });
+  }
+
+  ack(client: Client, offset: number): void {
+    this.attached.get(client)?.delivery.ack(offset);
+  }
+  drained(client: Client): void {
+    this.attached.get(client)?.delivery.drained();
+  }
+
+  snapshot() {
+    return this.opts.screen.snapshot(this.id, SNAPSHOT_TIMEOUT_MS);
   }
 
   private inputDrained(): void {
@@ -139,26 +265,22 @@ export class Session {
   }
 
   private output(bytes: Uint8Array): void {
-    this.bytesOut += bytes.byteLength;
-    for (const c of this.clients) {
-      // Bun's PTY cannot be paused, so a client that does not read is cut off rather than queued for without bound.
-      if (c.bufferedAmount() > MAX_CLIENT_BACKLOG_BYTES || c.sendBytes(bytes) === 0) this.dropSlow(c);
-    }
+    this.lastActivity = Date.now();
+    this.log.append(bytes);
+    for (const a of this.attached.values()) a.delivery.push(bytes);
   }
 
-  private dropSlow(c: Client): void {
-    this.clients.delete(c);
-    this.paused.delete(c);
-    this.opts.log?.("client.slow", { session: this.id, backlog: c.bufferedAmount() });
-    c.close(CloseCode.slowConsumer, `more than ${MAX_CLIENT_BACKLOG_BYTES} bytes of output queued`);
-    if (this.clients.size === 0) void this.end(CloseCode.slowConsumer, "last client was too slow");
+  private dropped(client: Client): void {
+    this.opts.log?.("client.dropped", { session: this.id }, "warn");
+    client.close(CloseCode.slowConsumer, "the connection could not take more output");
+    this.detach(client);
   }
 
   private programExited(exit: PtyExit): void {
     this.exit = exit;
     if (this.ending) return;
-    const msg = encodeMessage({ type: "exit", code: exit.code, signal: exit.signal });
-    for (const c of this.clients) c.sendText(msg);
+    for (const a of this.attached.values()) a.delivery.finish();
+    this.broadcast({ type: "exit", code: exit.code, signal: exit.signal });
     void this.end(CloseCode.normal, "program exited");
   }
 
@@ -172,11 +294,16 @@ export class Session {
     // Set before closing anyone: a close can call back into detach() synchronously.
     let done!: () => void;
     this.ending = new Promise<void>((r) => (done = r));
-    const clients = [...this.clients];
-    this.clients.clear();
+    clearTimeout(this.graceTimer);
+    const all = [...this.attached.values()];
+    this.attached.clear();
     this.paused.clear();
-    for (const c of clients) c.close(code, reason);
-    void this.reap(reason).then(done);
+    this.writer = null;
+    for (const a of all) {
+      a.delivery.close();
+      a.client.close(code, reason);
+    }
+    void this.reap(reason).finally(done);
     return this.ending;
   }
 
@@ -187,13 +314,12 @@ export class Session {
       await within(this.pty.exited, EXIT_WAIT_MS, null);
       this.opts.log?.("session.end", {
         session: this.id, pid: this.pid, reason, exit: this.exit, reaped, reapMs: Date.now() - started,
-        duration: Date.now() - this.created.getTime(), bytesOut: this.bytesOut, bytesIn: this.bytesIn,
+        duration: Date.now() - this.created.getTime(), bytesOut: this.log.end, bytesIn: this.bytesIn,
       });
     } finally {
       this.pty.close();
+      this.opts.screen.dispose(this.id);
       this.opts.onEnded(this);
     }
   }
 }
-
-export const SESSION_END_BOUND_MS = REAP_BOUND_MS + EXIT_WAIT_MS;

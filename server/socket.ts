@@ -1,13 +1,14 @@
 // The WebSocket endpoint: translates frames to session calls and session output to frames.
-// Owns per-connection state and the close/terminate deadline; all policy lives in Session/Pool.
+// Owns per-connection state, the origin check and the close/terminate deadline; all policy
+// lives in Session/Pool.
 
 import { Elysia } from "elysia";
 import type { ServerWebSocket } from "bun";
-import { checkSize, decodeClientMessage, encodeMessage, Limits, Paths, PROTOCOL_VERSION } from "../protocol/index.ts";
+import { checkSize, CloseCode, decodeClientMessage, encodeMessage, Limits, Paths, Query } from "../protocol/index.ts";
 import { asAppError } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 import type { Pool } from "./pool.ts";
-import type { Client, Session } from "./session.ts";
+import type { AttachOptions, Client, Session } from "./session.ts";
 
 /** After we close a socket, how long its peer gets to finish the close handshake before we drop the TCP connection. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 2000;
@@ -31,23 +32,42 @@ function closeWithDeadline(raw: ServerWebSocket<unknown>, conn: Connection, code
   }, CLOSE_HANDSHAKE_TIMEOUT_MS);
 }
 
-function makeClient(raw: ServerWebSocket<unknown>, conn: () => Connection): Client {
+function makeClient(raw: ServerWebSocket<unknown>, conn: Connection): Client {
   return {
     sendBytes: (b) => raw.sendBinary(b),
     sendText: (t) => raw.sendText(t),
     bufferedAmount: () => raw.getBufferedAmount(),
-    close: (code, reason) => closeWithDeadline(raw, conn(), code, reason),
+    close: (code, reason) => closeWithDeadline(raw, conn, code, reason),
     pauseInput: () => raw.pause(),
     resumeInput: () => raw.resume(),
   };
 }
 
-/** The initial size may come in the query (`/ws?cols=C&rows=R`) so the first prompt is drawn at the right width. */
-function initialSize(query: Record<string, string | undefined>): { cols: number; rows: number; error?: string } {
-  if (query.cols === undefined && query.rows === undefined) return { cols: Limits.defaultCols, rows: Limits.defaultRows };
-  const cols = Number(query.cols), rows = Number(query.rows);
-  const bad = checkSize(cols, rows);
-  return bad ? { cols: Limits.defaultCols, rows: Limits.defaultRows, error: `query: ${bad}; using ${Limits.defaultCols}x${Limits.defaultRows}` } : { cols, rows };
+type Q = Record<string, string | undefined>;
+
+/** Reads the WebSocket URL's query. Problems are reported back as `error` messages, never fatal. */
+export function parseQuery(q: Q): { session?: string; attach: AttachOptions; problems: string[] } {
+  const problems: string[] = [];
+  const attach: AttachOptions = { mode: "write" };
+  if (q[Query.cols] !== undefined || q[Query.rows] !== undefined) {
+    const cols = Number(q[Query.cols]), rows = Number(q[Query.rows]);
+    const bad = checkSize(cols, rows);
+    if (bad) problems.push(`query: ${bad}; size ignored`);
+    else Object.assign(attach, { cols, rows });
+  }
+  const mode = q[Query.mode];
+  if (mode === "view" || mode === "write") attach.mode = mode;
+  else if (mode !== undefined) {
+    attach.mode = "view"; // least privilege when unsure
+    problems.push(`query: mode must be "view" or "write"; joined as view`);
+  }
+  const offset = q[Query.offset];
+  if (offset !== undefined) {
+    if (/^\d{1,15}$/.test(offset)) attach.offset = Number(offset);
+    else problems.push("query: offset must be a non-negative integer; ignored");
+  }
+  const session = q[Query.session];
+  return { session: session || undefined, attach, problems };
 }
 
 /**
@@ -69,6 +89,7 @@ export function checkOrigin(origin: string | null, host: string | null): string 
 export function socketRoutes(pool: Pool, log: LogFn) {
   // Elysia wraps the Bun socket in a new object per event; the raw socket is stable.
   const conns = new WeakMap<ServerWebSocket<unknown>, Connection>();
+  const connOf = (ws: { raw: unknown }) => conns.get(ws.raw as ServerWebSocket<unknown>);
   return new Elysia({ name: "bunty.socket" }).ws(Paths.socket, {
     // An array: a plain function here runs twice per upgrade (Elysia 1.4).
     beforeHandle: [
@@ -81,32 +102,47 @@ export function socketRoutes(pool: Pool, log: LogFn) {
     ],
     open(ws) {
       const raw = ws.raw as ServerWebSocket<unknown>;
-      const conn: Connection = { client: undefined as unknown as Client };
-      conn.client = makeClient(raw, () => conn);
+      const conn = {} as Connection;
+      conn.client = makeClient(raw, conn);
       conns.set(raw, conn);
-      const size = initialSize(ws.data.query as Record<string, string | undefined>);
-      try {
-        conn.session = pool.create(size.cols, size.rows);
-      } catch (e) {
-        const err = asAppError(e);
-        log("session.refused", { reason: err.code, message: err.message }, "warn");
-        closeWithDeadline(raw, conn, err.closeCode, err.message);
-        return;
+      const { session: id, attach, problems } = parseQuery(ws.data.query as Q);
+      let s: Session | undefined;
+      if (id !== undefined) {
+        s = pool.get(id);
+        if (!s) return closeWithDeadline(raw, conn, CloseCode.sessionNotFound, `no session ${id.slice(0, 40)}`);
+      } else {
+        try {
+          s = pool.create(attach.cols ?? Limits.defaultCols, attach.rows ?? Limits.defaultRows);
+          attach.fresh = s.log.end === 0;
+          attach.offset = undefined;
+        } catch (e) {
+          const err = asAppError(e);
+          log("session.refused", { reason: err.code, message: err.message }, "warn");
+          return closeWithDeadline(raw, conn, err.closeCode, err.message);
+        }
       }
-      const s = conn.session;
-      s.attach(conn.client);
-      s.send(conn.client, { type: "hello", protocol: PROTOCOL_VERSION, session: s.id, pid: s.pid, command: s.command, cols: s.cols, rows: s.rows });
-      if (size.error) s.send(conn.client, { type: "error", code: "bad_message", message: size.error });
+      conn.session = s;
+      s.attach(conn.client, attach);
+      for (const p of problems) s.send(conn.client, { type: "error", code: "bad_message", message: p });
     },
     message(ws, message) {
-      const conn = conns.get(ws.raw as ServerWebSocket<unknown>);
+      const conn = connOf(ws);
       const s = conn?.session;
       if (!conn || !s) return;
-      if (message instanceof Uint8Array) return s.input(message, conn.client);
+      if (message instanceof Uint8Array) return s.input(conn.client, message);
       const d = decodeClientMessage(message);
       if (!d.ok) return void conn.client.sendText(encodeMessage(d.error));
-      if (d.message.type === "resize") s.resize(d.message.cols, d.message.rows);
-      else conn.client.sendText(encodeMessage(d.message.t === undefined ? { type: "pong" } : { type: "pong", t: d.message.t }));
+      const m = d.message;
+      switch (m.type) {
+        case "resize": return s.resize(conn.client, m.cols, m.rows);
+        case "ack": return s.ack(conn.client, m.offset);
+        case "take": return s.take(conn.client);
+        case "ping": return void conn.client.sendText(encodeMessage(m.t === undefined ? { type: "pong" } : { type: "pong", t: m.t }));
+      }
+    },
+    drain(ws) {
+      const conn = connOf(ws);
+      conn?.session?.drained(conn.client);
     },
     close(ws) {
       const raw = ws.raw as ServerWebSocket<unknown>;

@@ -105,6 +105,15 @@ test("GET / serves the page with a bundled script that contains xterm", async ()
   expect(await js.text()).toContain("xterm");
 });
 
+test("the screen worker is embedded where server/screen.ts looks for it", async () => {
+  // The executable names its main module after the outfile and puts each extra entry point at its
+  // path under --root, all in /$bunfs/root/. `new URL("./screen-worker.ts", import.meta.url)` in the
+  // main bundle resolves to /$bunfs/root/screen-worker.ts, which Bun maps to the embedded .js.
+  const bin = Buffer.from(await Bun.file(join(dir, "bunty")).arrayBuffer());
+  expect(bin.includes("/$bunfs/root/bunty")).toBe(true);
+  expect(bin.includes("/$bunfs/root/screen-worker.js")).toBe(true);
+});
+
 test("GET /api/health answers JSON with a status", async () => {
   const res = await fetch(new URL(Paths.health.slice(1), base), { signal: AbortSignal.timeout(STEP_DEADLINE_MS) });
   expect(res.status).toBe(200);

@@ -13,7 +13,7 @@ const run = (...args: string[]) => {
 describe("parseArgs", () => {
   test("defaults: loopback, port 7681, $SHELL", () => {
     const r = parseArgs([], { SHELL: "/bin/zsh" });
-    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, command: ["/bin/zsh"] } });
+    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, allowCommands: {}, command: ["/bin/zsh"] } });
     expect(parseArgs([], {})).toMatchObject({ config: { command: ["/bin/sh"], port: 7681, host: "127.0.0.1" } });
   });
   test("options stop at -- or at the first non-option; the command keeps its own flags", () => {
@@ -21,8 +21,12 @@ describe("parseArgs", () => {
     expect(parseArgs(["--port=9", "--", "-weird"], {})).toMatchObject({ config: { port: 9, command: ["-weird"] } });
   });
   test("every documented option is parsed", () => {
-    const r = parseArgs(["-i", "::1", "-w", "/tmp", "-T", "vt100", "--env", "A=1", "--env", "B=x=y", "--max-sessions", "3", "--log-level", "debug", "top"], {});
-    expect(r).toEqual({ kind: "run", config: { port: 7681, host: "::1", cwd: "/tmp", term: "vt100", env: { A: "1", B: "x=y" }, maxSessions: 3, logLevel: "debug", command: ["top"] } });
+    const r = parseArgs(["-i", "::1", "-w", "/tmp", "-T", "vt100", "--env", "A=1", "--env", "B=x=y", "--max-sessions", "3", "--log-level", "debug",
+      "--grace", "0", "--idle-timeout", "60", "--pool-size", "2", "--scrollback", "50", "--allow-command", "top=top -d 1", "--allow-any-command", "top"], {});
+    expect(r).toEqual({ kind: "run", config: {
+      port: 7681, host: "::1", cwd: "/tmp", term: "vt100", env: { A: "1", B: "x=y" }, maxSessions: 3, logLevel: "debug",
+      graceS: 0, idleTimeoutS: 60, poolSize: 2, scrollback: 50, allowCommands: { top: ["top", "-d", "1"] }, allowAnyCommand: true, command: ["top"],
+    } });
   });
   test.each([
     [["--port", "65536"], "--port"],
@@ -34,6 +38,10 @@ describe("parseArgs", () => {
     [["-T", "x y"], "terminal name"],
     [["--max-sessions", "0"], "--max-sessions"],
     [["--log-level", "loud"], "--log-level"],
+    [["--grace", "-1"], "--grace"],
+    [["--allow-command", "=x"], "NAME=COMMAND"],
+    [["--allow-command", "name="], "NAME=COMMAND"],
+    [["--pool-size", "5", "--max-sessions", "5"], "--pool-size"],
   ])("%p is refused with a reason", (args, why) => {
     const r = parseArgs(args as string[], {});
     expect(r.kind).toBe("error");
@@ -56,7 +64,7 @@ describe("the bunty process", () => {
   test("--help lists every option and exits 0", () => {
     const r = run("--help");
     expect(r.code).toBe(0);
-    for (const flag of ["--port", "--host", "--cwd", "--term", "--env", "--max-sessions", "--log-level", "--help", "--version"]) expect(r.out).toContain(flag);
+    for (const flag of ["--port", "--host", "--cwd", "--term", "--env", "--max-sessions", "--grace", "--idle-timeout", "--pool-size", "--scrollback", "--allow-command", "--allow-any-command", "--log-level", "--help", "--version"]) expect(r.out).toContain(flag);
   });
   test("--version prints the version", () => {
     const r = run("--version");

@@ -113,11 +113,15 @@ export class TestClient {
   readonly ws: WebSocket;
   text = "";
   bytes = 0;
+  /** The absolute output offset of the next byte, per the protocol (hello / snapshot / bytes received). */
+  offset = 0;
+  /** Every binary frame and snapshot, in order, when recording. */
+  readonly events: ({ bytes: Uint8Array } | { snapshot: string })[] = [];
   readonly messages: ServerMessage[] = [];
   closed: { code: number; reason: string } | null = null;
   private readonly dec = new TextDecoder();
 
-  constructor(server: TestServer, query = "", headers: Record<string, string> = {}) {
+  constructor(server: TestServer, query = "", headers: Record<string, string> = {}, readonly record = false) {
     const u = new URL(`/ws${query}`, server.url);
     u.protocol = "ws:";
     this.ws = new WebSocket(u.href, { headers: { Origin: server.origin, ...headers } } as any);
@@ -126,8 +130,15 @@ export class TestClient {
       if (typeof e.data === "string") {
         const m = decodeServerMessage(e.data);
         if (m) this.messages.push(m);
+        if (m?.type === "hello") this.offset = m.offset;
+        if (m?.type === "snapshot") {
+          this.offset = m.offset;
+          if (this.record) this.events.push({ snapshot: m.data });
+        }
       } else {
         this.bytes += (e.data as ArrayBuffer).byteLength;
+        this.offset += (e.data as ArrayBuffer).byteLength;
+        if (this.record) this.events.push({ bytes: new Uint8Array(e.data as ArrayBuffer) });
         this.text += this.dec.decode(new Uint8Array(e.data as ArrayBuffer), { stream: true });
         if (this.text.length > 1 << 20) this.text = this.text.slice(-(1 << 19)); // keep the tail of floods
       }
@@ -135,8 +146,8 @@ export class TestClient {
     this.ws.onclose = (e) => (this.closed = { code: e.code, reason: e.reason });
   }
 
-  static async open(server: TestServer, query = ""): Promise<TestClient> {
-    const c = new TestClient(server, query);
+  static async open(server: TestServer, query = "", record = false): Promise<TestClient> {
+    const c = new TestClient(server, query, {}, record);
     if (!(await until(() => c.hello(), 10_000))) throw new Error(`no hello; closed=${JSON.stringify(c.closed)}`);
     return c;
   }
@@ -166,4 +177,30 @@ export class TestClient {
   close() {
     this.ws.close();
   }
+  /** All recorded terminal bytes, concatenated (snapshots excluded). */
+  recordedBytes(): Uint8Array {
+    return Buffer.concat(this.events.flatMap((e) => ("bytes" in e ? [e.bytes] : [])));
+  }
+  /** The screen this client would show: its recorded stream replayed into a headless xterm. */
+  async screen(cols = 80, rows = 24): Promise<string[]> {
+    return replay(this.events, cols, rows);
+  }
+}
+
+/** Replays snapshots and bytes into a headless terminal; returns the visible lines, right-trimmed. */
+export async function replay(events: ({ bytes: Uint8Array } | { snapshot: string })[], cols: number, rows: number): Promise<string[]> {
+  const { Terminal } = await import("@xterm/headless");
+  const term = new Terminal({ cols, rows, allowProposedApi: true, scrollback: 1000 });
+  const write = (d: string | Uint8Array) => new Promise<void>((r) => term.write(d, r));
+  for (const e of events) {
+    if ("snapshot" in e) {
+      term.reset();
+      await write(e.snapshot);
+    } else await write(e.bytes);
+  }
+  const b = term.buffer.active;
+  const lines: string[] = [];
+  for (let y = 0; y < rows; y++) lines.push(b.getLine(b.viewportY + y)?.translateToString(true) ?? "");
+  term.dispose();
+  return lines;
 }

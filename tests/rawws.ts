@@ -9,9 +9,12 @@ export class RawWs {
   received = 0;
   upgraded = false;
   status = 0;
-  /** Opcodes of complete frames seen so far, in order (1 text, 2 binary, 8 close). */
+  /** Opcodes of the first complete frames, in order (1 text, 2 binary, 8 close). */
   readonly opcodes: number[] = [];
-  private buf = Buffer.alloc(0);
+  /** With `capture`: every text message (parsed JSON) and binary payload, in order. */
+  readonly events: ({ bytes: Uint8Array } | { snapshot: string } | { message: any })[] = [];
+  capture = false;
+  private buf: Buffer = Buffer.alloc(0);
   error: Error | null = null;
   ended = false;
 
@@ -46,15 +49,22 @@ export class RawWs {
       this.buf = Buffer.alloc(0);
     }
     this.received += d.length;
-    // Parse frame headers only while the buffer is small: floods are counted, not parsed.
-    if (this.opcodes.length > 64) return;
-    this.buf = Buffer.concat([this.buf, d]);
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     while (this.buf.length >= 2) {
       let len = this.buf[1]! & 0x7f, off = 2;
       if (len === 126) { if (this.buf.length < 4) return; len = this.buf.readUInt16BE(2); off = 4; }
       else if (len === 127) { if (this.buf.length < 10) return; len = Number(this.buf.readBigUInt64BE(2)); off = 10; }
       if (this.buf.length < off + len) return;
-      this.opcodes.push(this.buf[0]! & 0x0f);
+      const op = this.buf[0]! & 0x0f;
+      if (this.opcodes.length < 64) this.opcodes.push(op);
+      if (this.capture) {
+        const payload = this.buf.subarray(off, off + len);
+        if (op === 2) this.events.push({ bytes: new Uint8Array(payload) });
+        else if (op === 1) {
+          const m = JSON.parse(payload.toString());
+          this.events.push(m.type === "snapshot" ? { snapshot: m.data } : { message: m });
+        }
+      }
       this.buf = this.buf.subarray(off + len);
     }
   }

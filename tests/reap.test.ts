@@ -10,7 +10,7 @@ import { RawWs } from "./rawws.ts";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ args: ["--grace", "0"] }); // sessions end with their socket
 });
 afterAll(async () => {
   await server.stop();
@@ -69,12 +69,17 @@ describe("reaping", () => {
 });
 
 test("SIGTERM to the server closes clients with 1001, ends every session and exits within the bound", async () => {
-  const s = await startServer();
+  const s = await startServer(); // default grace: a detached session stays alive, and must end too
   const clients = await Promise.all([0, 1, 2].map(() => TestClient.open(s)));
   clients[0]!.type("trap '' HUP TERM INT; sleep 1000\r");
   clients[1]!.type("yes\r");
   clients[2]!.type("sleep 1000 &\r");
-  expect(await until(async () => (await markedProcesses(s.mark)).length >= 6, 5000)).toBe(true);
+  const detached = await TestClient.open(s);
+  detached.type("sleep 1000 &\r");
+  expect(await until(async () => (await markedProcesses(s.mark)).length >= 8, 5000)).toBe(true);
+  detached.close();
+  expect(await until(async () => (await s.health()).clients === 3, 3000)).toBe(true);
+  expect((await s.health()).sessions).toBe(4);
   const t = performance.now();
   const code = await s.stop("SIGTERM");
   const took = performance.now() - t;

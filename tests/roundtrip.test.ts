@@ -6,7 +6,7 @@ import { markedProcesses, startServer, TestClient, until, type TestServer } from
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ args: ["--grace", "0"] }); // sessions end with their socket
 });
 afterAll(async () => {
   await server.stop();
@@ -17,7 +17,7 @@ describe("round trip", () => {
     const c = await TestClient.open(server);
     expect(c.messages[0]!.type).toBe("hello");
     const hello = c.hello()!;
-    expect(hello).toMatchObject({ protocol: 1, cols: 80, rows: 24, command: ["bash", "--noprofile", "--norc", "-i"] });
+    expect(hello).toMatchObject({ protocol: 1, cols: 80, rows: 24, command: ["bash", "--noprofile", "--norc", "-i"], offset: 0, resumed: "new", mode: "write", writer: true });
     expect(hello.session).toMatch(/^[\w-]{8,}$/);
     expect(hello.pid).toBeGreaterThan(1);
 
@@ -59,7 +59,7 @@ describe("round trip", () => {
     expect(typeof health.eventLoopLagMs).toBe("number");
     const list = await (await fetch(new URL("/api/sessions", server.url))).json();
     expect(list).toEqual([
-      { id: c.hello()!.session, pid: c.hello()!.pid, command: ["bash", "--noprofile", "--norc", "-i"], created: expect.any(String), cols: 80, rows: 24, clients: 1 },
+      { id: c.hello()!.session, pid: c.hello()!.pid, command: ["bash", "--noprofile", "--norc", "-i"], created: expect.any(String), cols: 80, rows: 24, clients: 1, offset: expect.any(Number), lastActivity: expect.any(String) },
     ]);
     expect(Date.parse(list[0].created)).toBeGreaterThan(Date.now() - 60_000);
     c.close();

@@ -1,0 +1,157 @@
+// Output delivery to one client, with flow control that never slows the program: past a high
+// watermark we stop sending to that client (nothing is queued for it); once it has drained
+// below a low watermark it catches up from the output log if the log still holds its position,
+// else from a fresh screen snapshot (the Mosh idea: a slow viewer skips to the present).
+// Owns one client's stream position; knows nothing of sockets or PTYs.
+
+import { encodeMessage, type SnapshotMessage } from "../protocol/index.ts";
+import type { OutputLog } from "./outlog.ts";
+
+/**
+ * Stop sending to a client with more than this queued in its socket... Kept small on purpose: Bun
+ * (uWS) keeps a socket's queue in one buffer and moves the rest to the front after each partial
+ * write, so a deep queue costs a memmove per write (measured: a 4 MiB queue made sendBinary 90% of
+ * the server's CPU in a flood). The output log is the deep queue instead; a client below this
+ * resumes from the log with no byte lost.
+ */
+export const SOCKET_HIGH_BYTES = 256 << 10;
+/** ...and catch it up once the queue is below this. */
+export const SOCKET_LOW_BYTES = 64 << 10;
+/** For clients that ack what they parsed (browsers): stop above this much sent but not yet parsed... */
+export const UNACKED_HIGH_BYTES = 512 << 10;
+/** ...and catch up below this. Small, so Ctrl-C in a flood shows its prompt after little parsing. */
+export const UNACKED_LOW_BYTES = 128 << 10;
+/** Largest frame sent while catching up from the log. */
+const CATCH_UP_FRAME_BYTES = 64 << 10;
+/** When a snapshot could not be had (model busy or lost), try again after this long. */
+const RESYNC_RETRY_MS = 250;
+
+/** What a delivery needs from a connected client (a subset of session.ts's Client). */
+export interface Sink {
+  sendBytes(bytes: Uint8Array): number;
+  sendText(text: string): number;
+  bufferedAmount(): number;
+}
+
+export interface StreamSource {
+  readonly log: OutputLog;
+  /** The current screen as terminal bytes, with the log offset it corresponds to; null when unavailable. */
+  snapshot(): Promise<Omit<SnapshotMessage, "type"> | null>;
+}
+
+export class Delivery {
+  /** Absolute offset up to which output was handed to the socket. */
+  sent: number;
+  /** Highest offset the client said it parsed; null for clients that never ack (socket backpressure only). */
+  acked: number | null = null;
+  /** True while output is not being sent to this client (it fell behind, or is being brought up to date). */
+  behind = true;
+  /** How many times this client was resynchronised with a snapshot. */
+  resyncs = 0;
+  private catching = false;
+  private closed = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+
+  /** `from`: the offset to stream from; one the log does not hold means "start with a snapshot". */
+  constructor(
+    private readonly sink: Sink,
+    private readonly src: StreamSource,
+    from: number,
+    /** Called when the socket refused a send outright (closed, or over Bun's hard limit). */
+    private readonly onDropped: () => void,
+  ) {
+    this.sent = from;
+  }
+
+  private unacked(): number {
+    return this.acked === null ? 0 : this.sent - this.acked;
+  }
+  /** Over the high watermark: stop sending. */
+  private full(): boolean {
+    return this.sink.bufferedAmount() > SOCKET_HIGH_BYTES || this.unacked() > UNACKED_HIGH_BYTES;
+  }
+  /** Under the low watermark: ready to catch up. */
+  private ready(): boolean {
+    return this.sink.bufferedAmount() <= SOCKET_LOW_BYTES && this.unacked() <= UNACKED_LOW_BYTES;
+  }
+
+  /** Live output, called for every chunk after it was appended to the log. */
+  push(bytes: Uint8Array): void {
+    if (this.behind) {
+      if (!this.catching && this.ready()) void this.catchUp();
+      return;
+    }
+    if (this.full()) {
+      this.behind = true;
+      return;
+    }
+    this.send(bytes);
+  }
+
+  ack(offset: number): void {
+    if (offset > this.sent) offset = this.sent; // cannot have parsed what was never sent
+    if (this.acked === null || offset > this.acked) this.acked = offset;
+    if (this.behind) void this.catchUp();
+  }
+
+  /** The socket's send queue emptied. */
+  drained(): void {
+    if (this.behind) void this.catchUp();
+  }
+
+  /** The stream is over (the program exited): send whatever the log still holds for us, watermarks aside (at most the log's size). */
+  finish(): void {
+    if (this.closed || !this.behind || this.catching) return;
+    for (const piece of this.src.log.readFrom(this.sent, CATCH_UP_FRAME_BYTES) ?? []) if (!this.closed) this.send(piece);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (this.sink.sendBytes(bytes) === 0) {
+      this.close();
+      this.onDropped();
+      return;
+    }
+    this.sent += bytes.length;
+  }
+
+  /** Brings the client to the present: from the log while it holds our position, else via a snapshot. */
+  async catchUp(): Promise<void> {
+    if (this.catching || this.closed || !this.behind || !this.ready()) return;
+    this.catching = true;
+    try {
+      const log = this.src.log;
+      if (!log.has(this.sent)) {
+        const snap = await this.src.snapshot();
+        if (this.closed) return;
+        if (!snap || snap.offset > log.end) {
+          this.retry = setTimeout(() => void this.catchUp(), RESYNC_RETRY_MS);
+          return;
+        }
+        // During a sustained flood the screen model can trail the log by more than the log holds.
+        // Then the snapshot is labelled with the log's start and the stream goes on from there: the
+        // bytes in between are skipped (the next redraw covers them; line output redraws at once),
+        // and the client's offset stays exact, so a later resume by offset is still lossless.
+        if (snap.offset < log.start) snap.offset = log.start;
+        this.sink.sendText(encodeMessage({ type: "snapshot", ...snap }));
+        this.sent = snap.offset;
+        if (this.acked !== null) this.acked = snap.offset;
+        this.resyncs++;
+      }
+      // One piece at a time: a client that fills up again after a few pieces costs only those copies.
+      while (!this.closed && this.sent < log.end) {
+        if (this.full()) return; // still behind: the next drain or ack continues
+        const piece = log.read(this.sent, CATCH_UP_FRAME_BYTES);
+        if (!piece) return; // overtaken by the log while sending: the next attempt takes a snapshot
+        this.send(piece);
+      }
+      this.behind = this.closed || this.sent !== log.end;
+    } finally {
+      this.catching = false;
+    }
+  }
+}
