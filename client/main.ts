@@ -1,195 +1,257 @@
-// The browser page: one xterm.js terminal bridged to one session over /ws.
-// Wire format (protocol/index.ts): binary frames carry terminal bytes both ways, text frames
-// carry JSON control messages.
+// The browser page: one xterm.js terminal bridged to one session over /ws, kept across reloads
+// and dropped connections. Wire format and semantics: protocol/index.ts.
 
-import { Terminal } from "@xterm/xterm";
-import { FitAddon } from "@xterm/addon-fit";
-import { CloseCode, Limits, decodeServerMessage, encodeMessage, type ExitMessage } from "../protocol/index.ts";
+import { Query, decodeServerMessage, encodeMessage, type ClientMessage, type ExitMessage, type ServerMessage } from "../protocol/index.ts";
+import { bunty, endText, flash, render, setState, shown, type Bunty } from "./status.ts";
+import { container, fitToWindow, fittedSize, inOrder, resizeTo, Stream, term, type Size } from "./terminal.ts";
 
 declare global {
   interface Window {
-    term: Terminal;
+    term: typeof term;
+    bunty: Bunty;
   }
 }
 
 const TITLE = "bunty";
 const RESIZE_DEBOUNCE_MS = 50;
+const BACKOFF_FIRST_MS = 250;
+const BACKOFF_MAX_MS = 10_000;
+/** A connection that stayed up this long starts the backoff over when it drops. */
+const STABLE_MS = 10_000;
+/** While live, ping this often; no answer within PING_TIMEOUT_MS means the connection is dead. */
+const PING_EVERY_MS = 15_000;
+const PING_TIMEOUT_MS = 10_000;
+const INPUT_FRAME_BYTES = 64 << 10;
 const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
 
-const term = new Terminal({
-  fontFamily: '"DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace',
-  fontSize: 14,
-  cursorBlink: true,
-  scrollback: 5000,
-  theme: {
-    background: "#1a1b26",
-    foreground: "#c0caf5",
-    cursor: "#c0caf5",
-    selectionBackground: "#33467c",
-    black: "#15161e",
-    red: "#f7768e",
-    green: "#9ece6a",
-    yellow: "#e0af68",
-    blue: "#7aa2f7",
-    magenta: "#bb9af7",
-    cyan: "#7dcfff",
-    white: "#a9b1d6",
-    brightBlack: "#414868",
-    brightRed: "#f7768e",
-    brightGreen: "#9ece6a",
-    brightYellow: "#e0af68",
-    brightBlue: "#7aa2f7",
-    brightMagenta: "#bb9af7",
-    brightCyan: "#7dcfff",
-    brightWhite: "#c0caf5",
-  },
-});
-const fit = new FitAddon();
-term.loadAddon(fit);
-const container = document.getElementById("terminal")!;
-term.open(container);
+let modeParam = new URLSearchParams(location.search).get(Query.mode); // passed through as given; the server decides
 window.term = term;
+window.bunty = bunty;
 document.title = TITLE;
 
-const badge = document.getElementById("status")!;
-function setStatus(state: "connecting" | "live" | "ended" | "disconnected", text: string): void {
-  badge.dataset.state = state;
-  badge.textContent = text;
+let ws: WebSocket | null = null;
+const stream = new Stream((offset) => send({ type: "ack", offset }));
+let sessionSize: Size = fittedSize();
+let sentSize: Size | null = null;
+let exitInfo: ExitMessage | null = null;
+let attempt = 0; // reconnects since the last stable connection
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+// ---- size: the writer's size wins ----
+
+/** A writer fills its window; anyone else shows the session at the PTY's size, so the program's drawing is not garbled. */
+function applySize(): void {
+  if (bunty.writer) fitToWindow();
+  else resizeTo(sessionSize);
+  sendSize();
 }
-
-const clamp = (n: number, min: number, max: number): number => Math.min(max, Math.max(min, n));
-/** The terminal's size within the protocol's limits. */
-const size = () => ({ cols: clamp(term.cols, Limits.minCols, Limits.maxCols), rows: clamp(term.rows, Limits.minRows, Limits.maxRows) });
-
-// The server refuses sizes outside the limits, so a huge window is capped here rather than
-// letting the terminal and the PTY disagree.
-function fitTerminal(): void {
-  fit.fit();
-  const { cols, rows } = size();
-  if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
+/** Our fitted size, sent whether or not we are the writer: the server keeps it for when we become it. */
+function sendSize(): void {
+  const s = fittedSize();
+  if (sentSize && s.cols === sentSize.cols && s.rows === sentSize.rows) return;
+  if (send({ type: "resize", ...s })) sentSize = s;
 }
-fitTerminal();
-term.focus();
-
 let resizeTimer: ReturnType<typeof setTimeout> | undefined;
 // Observing the container covers window resizes, zoom and font loading alike.
 new ResizeObserver(() => {
   clearTimeout(resizeTimer);
-  resizeTimer = setTimeout(fitTerminal, RESIZE_DEBOUNCE_MS);
+  resizeTimer = setTimeout(applySize, RESIZE_DEBOUNCE_MS);
 }).observe(container);
+document.fonts?.ready.then(applySize);
+fitToWindow();
+term.focus();
 
-// Web fonts may finish loading after the first measurement; the cell size changes with them.
-document.fonts?.ready.then(fitTerminal);
+// ---- input ----
 
-let ws: WebSocket | null = null;
-let ended = false; // the session is over; Enter starts a new one
-let exitInfo: ExitMessage | null = null;
 const encoder = new TextEncoder();
 
-function sendResize(): void {
-  if (ws?.readyState === WebSocket.OPEN) ws.send(encodeMessage({ type: "resize", ...size() }));
+function send(m: ClientMessage | Uint8Array<ArrayBuffer>): boolean {
+  if (ws?.readyState !== WebSocket.OPEN) return false;
+  ws.send(m instanceof Uint8Array ? m : encodeMessage(m));
+  return true;
 }
-term.onResize(sendResize);
-
-function sendBytes(bytes: Uint8Array<ArrayBuffer>): void {
-  if (ws?.readyState === WebSocket.OPEN) ws.send(bytes);
+function input(bytes: Uint8Array<ArrayBuffer>): void {
+  if (bunty.state === "ended") return;
+  if (bunty.mode === "view") return flash("view only: typing is off");
+  // A write-mode tab that is not the writer takes over by typing; the server decides and says so with `role`.
+  // A big paste goes in pieces: one frame over Limits.maxFrameBytes would get the socket closed.
+  for (let i = 0; i < bytes.length; i += INPUT_FRAME_BYTES) {
+    if (!send(bytes.subarray(i, i + INPUT_FRAME_BYTES))) return flash("not connected: input dropped");
+  }
 }
-
 term.onData((data) => {
-  if (ended) {
+  if (bunty.state === "ended") {
     if (data === "\r") newSession();
     return;
   }
-  sendBytes(encoder.encode(data));
+  input(encoder.encode(data));
 });
 // onBinary carries raw bytes (e.g. legacy mouse reports) as a latin1 string; UTF-8 would corrupt them.
-term.onBinary((data) => {
-  if (ended) return;
-  const bytes = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
-  sendBytes(bytes);
-});
-
+term.onBinary((data) => input(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
 term.onTitleChange((title) => {
   document.title = title || TITLE; // document.title is plain text, so OSC titles cannot inject markup
 });
 
-function exitText(m: ExitMessage): string {
-  if (m.signal) return `killed by ${m.signal}`;
-  return `exited with code ${m.code ?? "?"}`;
-}
+// ---- connection ----
 
-function note(text: string): void {
-  term.write(`\r\n${DIM}[${text}]${RESET}\r\n`);
+function setUrl(session: string | null): void {
+  const url = new URL(location.href);
+  if (session) url.searchParams.set(Query.session, session);
+  else {
+    url.searchParams.delete(Query.session);
+    url.searchParams.delete(Query.mode);
+  }
+  history.replaceState(history.state, "", url);
 }
 
 function socketUrl(): string {
   // Relative to the page, so bunty also works behind a reverse proxy under a base path.
   const url = new URL("ws", location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  // The initial size lets the program draw its first screen at the right width; the resize
-  // sent on open still follows, for servers that ignore the query.
-  const { cols, rows } = size();
-  url.search = new URLSearchParams({ cols: String(cols), rows: String(rows) }).toString();
+  const q = new URLSearchParams();
+  if (bunty.session) {
+    q.set(Query.session, bunty.session);
+    if (stream.offset !== null) q.set(Query.offset, String(stream.offset));
+  }
+  if (modeParam) q.set(Query.mode, modeParam);
+  // The writer's size is applied on attach, so the first screen is drawn at the right width.
+  const { cols, rows } = fittedSize();
+  q.set(Query.cols, String(cols));
+  q.set(Query.rows, String(rows));
+  url.search = q.toString();
   return url.href;
 }
 
 function connect(): void {
-  ended = false;
+  clearTimeout(retryTimer);
+  retryTimer = undefined;
+  shown.retryAt = null;
   exitInfo = null;
-  setStatus("connecting", "connecting");
+  sentSize = null;
+  if (bunty.state !== "reconnecting") setState("connecting");
+  else render();
   const sock = new WebSocket(socketUrl());
   sock.binaryType = "arraybuffer";
-  ws = sock;
+  ws = bunty.socket = sock;
+  let openedAt = 0;
+  let lastRx = 0;
+  let pingSentAt = 0;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
 
-  sock.onopen = () => sendResize();
-
+  sock.onopen = () => {
+    openedAt = lastRx = Date.now();
+    // Timestamps, not timer counts: background tabs throttle timers, which must not look like a dead link.
+    heartbeat = setInterval(() => {
+      if (pingSentAt && lastRx < pingSentAt && Date.now() - pingSentAt > PING_TIMEOUT_MS) return abandon();
+      pingSentAt = Date.now();
+      send({ type: "ping" });
+    }, PING_EVERY_MS);
+  };
   sock.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
     if (ws !== sock) return;
-    if (typeof ev.data !== "string") {
-      term.write(new Uint8Array(ev.data));
-      return;
-    }
-    const msg = decodeServerMessage(ev.data);
-    switch (msg?.type) {
-      case "hello":
-        setStatus("live", `live · ${msg.session}`);
-        break;
-      case "exit":
-        exitInfo = msg;
-        setStatus("ended", exitText(msg));
-        note(`process ${exitText(msg)}`);
-        break;
-      case "error":
-        console.warn(`bunty: server error ${msg.code}: ${msg.message}`);
-        break;
-      case "pong":
-        break;
-      default:
-        console.warn("bunty: ignored unknown control message", ev.data);
-    }
+    lastRx = Date.now();
+    if (typeof ev.data === "string") return control(decodeServerMessage(ev.data), ev.data);
+    stream.bytes(new Uint8Array(ev.data));
+    bunty.offset = stream.offset;
   };
-
-  sock.onclose = (ev) => {
+  // A half-open connection may never report its close; stop listening to it and start over.
+  const abandon = () => {
+    sock.onclose = null;
+    sock.close();
+    closed(4999, "no answer to ping");
+  };
+  const closed = (code: number, reason: string) => {
+    clearInterval(heartbeat);
     if (ws !== sock) return;
-    ended = true;
-    if (exitInfo && ev.code === CloseCode.normal) {
-      setStatus("ended", exitText(exitInfo));
-    } else {
-      // 1006 has no reason by definition: the connection dropped or never opened.
-      const reason = ev.reason || (ev.code === 1006 ? "connection lost" : "no reason given");
-      setStatus("disconnected", `disconnected · ${ev.code} ${reason}`);
-      note(`disconnected: ${ev.code} ${reason}`);
-    }
-    term.write(`${DIM}press Enter to start a new session${RESET}\r\n`);
+    ws = bunty.socket = null;
+    if (openedAt && Date.now() - openedAt > STABLE_MS) attempt = 0;
+    const final = endText(code, reason, exitInfo);
+    if (final) end(final);
+    else scheduleReconnect();
   };
+  sock.onclose = (ev) => closed(ev.code, ev.reason);
+}
+
+function control(msg: ServerMessage | null, raw: string): void {
+  switch (msg?.type) {
+    case "hello":
+      bunty.session = msg.session;
+      bunty.mode = msg.mode;
+      bunty.writer = msg.writer;
+      bunty.resumed = msg.resumed;
+      sessionSize = { cols: msg.cols, rows: msg.rows };
+      setUrl(msg.session);
+      // "snapshot": keep our offset until the snapshot says where we are (a drop before it resumes from what we have).
+      if (msg.resumed !== "snapshot") stream.startAt(msg.offset, msg.resumed === "new");
+      bunty.offset = stream.offset;
+      inOrder(applySize);
+      setState("live");
+      break;
+    case "snapshot":
+      // At attach, or on a live connection after the server skipped us to the present.
+      sessionSize = { cols: msg.cols, rows: msg.rows };
+      stream.snapshot(msg, () => bunty.writer && fitToWindow());
+      bunty.snapshots++;
+      bunty.offset = stream.offset;
+      break;
+    case "size":
+      sessionSize = { cols: msg.cols, rows: msg.rows };
+      if (!bunty.writer) inOrder(() => !bunty.writer && resizeTo(sessionSize));
+      break;
+    case "role":
+      bunty.writer = msg.writer;
+      inOrder(applySize);
+      render();
+      break;
+    case "exit":
+      exitInfo = msg;
+      break;
+    case "error":
+      if (msg.code === "read_only") flash("view only: typing is off");
+      else console.warn(`bunty: server error ${msg.code}: ${msg.message}`);
+      break;
+    case "pong":
+      break;
+    default:
+      console.warn("bunty: ignored unknown control message", raw); // later protocol versions add types
+  }
+}
+
+function scheduleReconnect(): void {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt++);
+  // Jitter spreads the reconnects of many tabs after a server restart.
+  const delay = Math.min(BACKOFF_MAX_MS, base * (0.8 + Math.random() * 0.4));
+  shown.retryAt = Date.now() + delay;
+  retryTimer = setTimeout(connect, delay);
+  setState("reconnecting");
+}
+/** Waiting to reconnect? Then try now (the network or the tab just came back). */
+function reconnectNow(): void {
+  if (bunty.state === "reconnecting" && retryTimer !== undefined) connect();
+}
+addEventListener("online", reconnectNow);
+document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && reconnectNow());
+
+function end(text: string): void {
+  shown.endedText = text;
+  bunty.writer = false;
+  // Dropped from the URL now, so a reload starts a fresh shell instead of finding nothing.
+  setUrl(null);
+  setState("ended");
+  term.write(`\r\n${DIM}[${text}] press Enter to start a new session${RESET}\r\n`);
 }
 
 function newSession(): void {
+  bunty.session = null;
+  bunty.offset = stream.offset = null;
+  // A new session is this tab's own: typing is the point, so it joins as a writer.
+  modeParam = null;
+  bunty.mode = "write";
+  attempt = 0;
   // A program that died mid-screen can leave modes set (alternate screen, mouse reporting,
   // hidden cursor); a full reset gives the new session a clean terminal.
-  term.reset();
+  inOrder(() => term.reset());
   document.title = TITLE;
   connect();
 }

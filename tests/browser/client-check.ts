@@ -1,0 +1,263 @@
+// Browser check of the client (client/): runs a real Chromium against a real server.
+// Run: node_modules/.bin/bun tests/browser/client-check.ts
+// Needs Chromium (CHROMIUM, default /usr/bin/chromium) and playwright-core, resolved from the
+// project or from PLAYWRIGHT_CORE (default /tmp/pw/node_modules/playwright-core).
+// Prints one line per check and exits non-zero when any failed. BUNTY_SERVER_CMD runs another
+// server build (e.g. "dist/bunty") instead of server/main.ts.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, until } from "../harness.ts";
+
+// The subset of playwright-core used here; it is not a dependency of the project.
+interface Page {
+  goto(url: string): Promise<{ status(): number; headers(): Record<string, string>; text(): Promise<string> } | null>;
+  reload(): Promise<unknown>;
+  url(): string;
+  click(selector: string): Promise<void>;
+  close(): Promise<void>;
+  setViewportSize(size: { width: number; height: number }): Promise<void>;
+  evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R>;
+  keyboard: { type(text: string): Promise<void>; press(key: string): Promise<void> };
+  on(event: "pageerror", fn: (e: Error) => void): void;
+}
+interface Context {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+interface Chromium {
+  launchPersistentContext(dir: string, o: { executablePath: string; headless: boolean; args: string[]; viewport: { width: number; height: number } }): Promise<Context>;
+}
+
+async function loadPlaywright(): Promise<Chromium> {
+  const specs = ["playwright-core", process.env.PLAYWRIGHT_CORE ?? "/tmp/pw/node_modules/playwright-core"];
+  for (const spec of specs) {
+    try {
+      return ((await import(spec)) as { chromium: Chromium }).chromium;
+    } catch {}
+  }
+  throw new Error(`playwright-core not found (tried ${specs.join(", ")})`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const results: { name: string; ok: boolean; detail: string }[] = [];
+function check(name: string, ok: boolean, detail = ""): void {
+  results.push({ name, ok, detail });
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? ` — ${detail}` : ""}`);
+}
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+// ---- page helpers ----
+const screenText = (p: Page) =>
+  p.evaluate(() => {
+    const b = window.term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < b.length; i++) lines.push(b.getLine(i)?.translateToString(true) ?? "");
+    return lines.join("\n");
+  });
+const cursorLine = (p: Page) => p.evaluate(() => {
+  const b = window.term.buffer.active;
+  return b.getLine(b.baseY + b.cursorY)?.translateToString(true) ?? "";
+});
+const state = (p: Page) => p.evaluate(() => ({ ...window.bunty, socket: undefined, badge: document.getElementById("status")!.textContent, cols: window.term.cols, rows: window.term.rows }));
+const waitFor = async (what: () => Promise<boolean>, ms = 10_000) => until(async () => what().catch(() => false), ms, 20);
+const waitLive = (p: Page, ms = 10_000) => waitFor(async () => (await state(p)).state === "live", ms);
+const waitText = (p: Page, needle: string, ms = 10_000) => waitFor(async () => (await screenText(p)).includes(needle), ms);
+async function typeLine(p: Page, line: string): Promise<void> {
+  await p.keyboard.type(line);
+  await p.keyboard.press("Enter");
+}
+
+const bin = process.env.BUNTY_SERVER_CMD?.split(/\s+/).filter(Boolean);
+const server = await startServer({ args: ["--log-level", "info"], bin });
+const api = async (path: string) => (await fetch(new URL(path, server.url))).json() as Promise<any>;
+const sessionInfo = (id: string) => api(`/api/sessions/${id}`);
+const profile = mkdtempSync(join(tmpdir(), "bunty-chromium-"));
+let ctx: Context | null = null;
+let second: Awaited<ReturnType<typeof startServer>> | null = null;
+try {
+  const chromium = await loadPlaywright();
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1000, height: 700 },
+  });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => check("no page errors", false, e.message));
+
+  // 1. type a command, see its output; the URL carries the session
+  const resp = await page.goto(server.url.href);
+  const type = resp?.headers()["content-type"] ?? "";
+  if (!type.startsWith("text/html")) throw new Error(`GET / answered ${resp?.status()} ${type}: ${(await resp?.text())?.slice(0, 100)}`);
+  check("page goes live", await waitLive(page));
+  await page.click("#terminal");
+  await typeLine(page, "echo hello-$((6*7))");
+  check("typed command shows output", await waitText(page, "hello-42"));
+  const s1 = await state(page);
+  check("URL carries the session", new URL(page.url()).searchParams.get("session") === s1.session, page.url());
+  check("writer in write mode", s1.writer === true && s1.mode === "write" && s1.badge === "live", JSON.stringify(s1.badge));
+
+  // 2. reload: same shell, earlier output restored from a snapshot
+  await page.reload();
+  check("reload goes live", await waitLive(page));
+  await waitFor(async () => (await state(page)).snapshots > 0, 3000); // the snapshot follows hello
+  const s2 = await state(page);
+  check("reload reattaches to the same session", s2.session === s1.session, `${s1.session} -> ${s2.session}`);
+  check("reload resumes with a snapshot", s2.resumed === "snapshot" && s2.snapshots === 1, `resumed=${s2.resumed} snapshots=${s2.snapshots}`);
+  check("earlier output is on the screen after reload", await waitText(page, "hello-42", 3000));
+  await page.click("#terminal");
+  await typeLine(page, "echo still-$((5+5))");
+  check("shell answers after reload", await waitText(page, "still-10"));
+
+  // 3. drop the socket with output in flight: reconnect from the log, nothing doubled
+  await sleep(300);
+  const before = await state(page);
+  const t0 = Date.now();
+  await page.evaluate(() => {
+    const s = window.bunty.socket!;
+    s.send(new TextEncoder().encode("echo MARK-$((1+1))\r")); // its output is produced after the close
+    s.close();
+  });
+  const dropped = await waitFor(async () => (await state(page)).state !== "live", 2000);
+  check("socket close is noticed", dropped);
+  const back = await waitLive(page, 10_000);
+  const reconnectMs = Date.now() - t0;
+  const s3 = await state(page);
+  check("reconnects", back, `${reconnectMs} ms from close to live`);
+  check("reconnect resumes from the log at our offset", s3.resumed === "log" && s3.session === before.session && s3.snapshots === before.snapshots, `resumed=${s3.resumed} offset ${before.offset} -> ${s3.offset}`);
+  await waitText(page, "MARK-2", 3000);
+  await sleep(300);
+  let text = await screenText(page);
+  check("output missed while disconnected arrives exactly once", count(text, "MARK-2") === 1, `MARK-2 x${count(text, "MARK-2")}`);
+  check("no duplicated lines", count(text, "echo MARK-$((1+1))") === 1 && count(text, "still-10") === 1 && count(text, "hello-42") === 1);
+  const info3 = await sessionInfo(s1.session!);
+  check("client offset equals the server's output offset", (await state(page)).offset === info3.offset, `client ${(await state(page)).offset}, server ${info3.offset}`);
+
+  // 3b. a paste bigger than one frame may be (1 MiB) goes through whole
+  await typeLine(page, "wc -c");
+  // Pasting while the prompt's bracketed-paste mode is still on would wrap the text in markers.
+  await waitFor(() => page.evaluate(() => !window.term.modes.bracketedPasteMode), 3000);
+  await sleep(100);
+  await page.evaluate(() => {
+    (window as any).socketBeforePaste = window.bunty.socket;
+    window.term.paste(("x".repeat(99) + "\n").repeat(15_000));
+  });
+  await page.keyboard.press("Control+D");
+  check("1.5 MB paste arrives whole", await waitText(page, "1500000", 15_000), (await cursorLine(page)) || "");
+  check("paste did not drop the connection", await page.evaluate(() => (window as any).socketBeforePaste === window.bunty.socket && window.bunty.state === "live"));
+
+  // 4. yes for 3 s, then Ctrl-C from the keyboard: the prompt must come back promptly
+  await page.click("#terminal");
+  await typeLine(page, "yes");
+  await sleep(3000);
+  const atCtrlC = await sessionInfo(s1.session!);
+  const tC = Date.now();
+  await page.keyboard.press("Control+C");
+  const prompt = await waitFor(async () => /^\$ ?$/.test(await cursorLine(page)), 15_000);
+  const ctrlCMs = Date.now() - tC;
+  check("prompt back after Ctrl-C during yes", prompt, `${ctrlCMs} ms from Ctrl-C to prompt; ${(atCtrlC.offset / 1e6).toFixed(1)} MB of output by then`);
+  await typeLine(page, "echo after-yes-$((3*3))");
+  check("shell answers after yes", await waitText(page, "after-yes-9"));
+  await sleep(300);
+  const s4 = await state(page);
+  const info4 = await sessionInfo(s1.session!);
+  check("offset exact after yes", s4.offset === info4.offset, `client ${s4.offset}, server ${info4.offset}, snapshots ${s4.snapshots}`);
+  check("still live and the writer after yes", s4.state === "live" && s4.writer === true);
+
+  // 5. a view-only page: same output, typing does nothing
+  const viewer = await ctx.newPage();
+  viewer.on("pageerror", (e) => check("no page errors (viewer)", false, e.message));
+  await viewer.goto(new URL(`/?session=${s1.session}&mode=view`, server.url).href);
+  check("viewer goes live", await waitLive(viewer));
+  const v = await state(viewer);
+  check("viewer joins read-only", v.mode === "view" && v.writer === false && v.badge === "live · view only", `${v.badge}`);
+  check("viewer shows the session's output", await waitText(viewer, "after-yes-9", 3000));
+  await page.click("#terminal");
+  await typeLine(page, "echo shared-$((4+4))");
+  check("viewer sees new output", await waitText(viewer, "shared-8"));
+  await viewer.click("#terminal");
+  await typeLine(viewer, "echo typed-in-viewer");
+  await sleep(800);
+  check("typing in the viewer does nothing", !(await screenText(page)).includes("typed-in-viewer") && !(await screenText(viewer)).includes("typed-in-viewer"));
+  const refused = await viewer.evaluate(() => new Promise<boolean>((resolve) => {
+    const s = window.bunty.socket!;
+    s.addEventListener("message", (e) => typeof e.data === "string" && e.data.includes("read_only") && resolve(true));
+    s.send(new TextEncoder().encode("echo raw-from-viewer\r"));
+    setTimeout(() => resolve(false), 2500);
+  }));
+  check("server refuses raw input from the viewer (read_only)", refused && !(await screenText(page)).includes("raw-from-viewer"));
+  check("writer unaffected by the viewer", (await state(page)).writer === true);
+
+  // 6. another write-mode tab takes over; the old writer shows the PTY's size, typing takes it back
+  const other = await ctx.newPage();
+  await other.setViewportSize({ width: 600, height: 400 });
+  await other.goto(new URL(`/?session=${s1.session}`, server.url).href);
+  check("second writer tab goes live", await waitLive(other));
+  const o = await state(other);
+  await waitFor(async () => (await state(page)).writer === false, 3000);
+  const demoted = await state(page);
+  const info6 = await sessionInfo(s1.session!);
+  check("newest write tab becomes the writer", o.writer === true && demoted.writer === false && demoted.badge === "live · watching (typing elsewhere)", demoted.badge ?? "");
+  check("PTY follows the new writer's size", info6.cols === o.cols && info6.rows === o.rows, `pty ${info6.cols}x${info6.rows}, writer ${o.cols}x${o.rows}`);
+  const shown = await waitFor(async () => { const d = await state(page); return d.cols === info6.cols && d.rows === info6.rows; }, 3000);
+  check("non-writer shows the session at the PTY's size", shown, `${(await state(page)).cols}x${(await state(page)).rows}`);
+  await page.click("#terminal");
+  await typeLine(page, "echo took-back-$((7*7))");
+  check("typing takes over again", await waitText(page, "took-back-49") && await waitFor(async () => (await state(page)).writer === true, 3000));
+  const refit = await waitFor(async () => { const [a, b] = [await state(page), await sessionInfo(s1.session!)]; return a.cols === s4.cols && b.cols === s4.cols && b.rows === s4.rows; }, 3000);
+  check("writer fits its window again and the PTY follows", refit, `page ${(await state(page)).cols}x${(await state(page)).rows}, pty ${(await sessionInfo(s1.session!)).cols}x${(await sessionInfo(s1.session!)).rows}`);
+  check("other tab is now watching", await waitFor(async () => (await state(other)).writer === false, 3000));
+  await other.close();
+
+  // 7. exit: ended, session dropped from the URL; Enter starts a new session
+  await typeLine(page, "exit");
+  const ended = await waitFor(async () => (await state(page)).state === "ended", 5000);
+  const s7 = await state(page);
+  check("exit shows ended", ended && s7.badge === "ended (exit code 0)", `${s7.badge}`);
+  check("ended session is dropped from the URL", !page.url().includes("session="), page.url());
+  check("viewer of the ended session shows ended too", await waitFor(async () => (await state(viewer)).state === "ended", 3000));
+  await page.keyboard.press("Enter");
+  check("Enter starts a new session", await waitLive(page) && (await state(page)).session !== s1.session);
+  await typeLine(page, "echo fresh-$((2*8))");
+  check("new session answers", await waitText(page, "fresh-16"));
+  check("new session starts on a clean screen", !(await screenText(page)).includes("after-yes-9"));
+
+  // 7b. the session is ended through the API: ended by the server, no reconnect
+  const s7b = await state(page);
+  await fetch(new URL(`/api/sessions/${s7b.session}`, server.url), { method: "DELETE" });
+  const byServer = await waitFor(async () => (await state(page)).state === "ended", 5000);
+  check("session deleted through the API shows ended by the server (4003)", byServer && /^ended by the server/.test((await state(page)).badge ?? ""), `${(await state(page)).badge}`);
+  await page.keyboard.press("Enter");
+  check("Enter after 4003 starts a new session", await waitLive(page) && (await state(page)).session !== s7b.session);
+
+  // 8. an unknown session in the URL
+  await viewer.goto(new URL("/?session=nosuchsession", server.url).href);
+  const gone = await waitFor(async () => (await state(viewer)).state === "ended", 5000);
+  check("unknown session shows ended (not found)", gone && (await state(viewer)).badge === "ended (session not found)", `${(await state(viewer)).badge}`);
+
+  // 9. the server goes away: reconnecting with a countdown
+  await server.stop();
+  const waiting = await waitFor(async () => /^reconnecting in \d+ s$/.test((await state(page)).badge ?? ""), 5000);
+  check("server shutdown: reconnecting with a countdown", waiting, `${(await state(page)).badge}`);
+  // A new server on the same port (the session is gone with the old one); `online` retries at once.
+  await sleep(3000); // a few failed attempts: the next one is seconds away
+  const wait9 = await state(page);
+  second = await startServer({ args: ["--port", server.url.port], bin });
+  const tOnline = Date.now();
+  await page.evaluate(() => dispatchEvent(new Event("online")));
+  const after = await waitFor(async () => (await state(page)).state === "ended", 5000);
+  check("`online` retries at once; the restarted server does not know the session", after && (await state(page)).badge === "ended (session not found)", `badge was "${wait9.badge}", answered in ${Date.now() - tOnline} ms`);
+} catch (e) {
+  check("check script ran to the end", false, String((e as Error)?.stack ?? e));
+} finally {
+  await ctx?.close().catch(() => {});
+  await server.stop();
+  await second?.stop();
+  rmSync(profile, { recursive: true, force: true });
+}
+const failed = results.filter((r) => !r.ok);
+console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
+if (failed.length) console.log(`server output:\n${server.output().slice(-4000)}`);
+process.exit(failed.length ? 1 : 0);
