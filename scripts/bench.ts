@@ -1,0 +1,315 @@
+// bunty's benchmark: throughput against the raw PTY, keystroke echo latency, open-to-prompt,
+// memory per idle session, and start-up of the built binary. Built for a shared, noisy 2-core
+// machine: throughput is a ratio to a raw-PTY baseline measured in the same round, rounds are
+// interleaved, and every figure is a median or percentile. docs/benchmarks.md explains each one.
+//
+//   npm run bench                     full run (5 rounds, a couple of minutes)
+//   npm run bench -- --quick          3 rounds, fewer samples
+//   npm run bench -- --rounds 7       more rounds
+//   npm run bench -- --bin dist/bunty run benchmarks 2-5 against an executable instead of the source
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import * as L from "./bench/latency.ts";
+import * as M from "./bench/measures.ts";
+import { killAllSync, startServer, stopProc, timeRun, type Server, type ServerSpec } from "./bench/procs.ts";
+import { report } from "./bench/report.ts";
+import { errorText, sleep } from "./bench/util.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const A_CMD = "head -c 100000000 /dev/zero | tr '\\0' a";
+const SEQ_CMD = "seq 1 3000000";
+const ECHO_CMD = ["bash", "--noprofile", "--norc", "-c", "stty raw -echo; exec cat"];
+const SHELL_CMD = ["bash", "--noprofile", "--norc", "-i"];
+/** The whole run is aborted (servers killed) after this long. */
+const TOTAL_TIMEOUT_MS = 15 * 60_000;
+
+const SECTIONS = ["throughput", "echo", "open", "memory", "startup"] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+const USAGE = `Usage: bun scripts/bench.ts [--quick] [--rounds N] [--bin PATH] [--only LIST]
+
+  --quick       3 rounds and fewer samples (under a minute)
+  --rounds N    interleaved throughput rounds (default 5; 3 with --quick)
+  --bin PATH    benchmark this bunty executable (or .ts entry point, run with bun)
+                instead of server/main.ts; start-up is always measured on dist/bunty
+  --only LIST   comma-separated subset of: ${SECTIONS.join(", ")}
+Prints a table and one line \`BENCH_JSON {...}\`. Exit status 1 if a benchmark failed to run.`;
+
+interface Options {
+  quick: boolean;
+  rounds: number;
+  bin: string[];
+  binLabel: string;
+  only: Set<SectionName>;
+}
+
+function parse(argv: string[]): Options {
+  let quick = false, rounds: number | null = null, bin: string | null = null;
+  let only = new Set<SectionName>(SECTIONS);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined) usageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === "-h" || a === "--help") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a === "--quick") quick = true;
+    else if (a === "--rounds" || a.startsWith("--rounds=")) {
+      const v = value();
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 50) usageError(`--rounds must be an integer from 1 to 50, got ${JSON.stringify(v)}`);
+      rounds = Number(v);
+    } else if (a === "--bin" || a.startsWith("--bin=")) bin = resolve(value());
+    else if (a === "--only" || a.startsWith("--only=")) {
+      const names = value().split(",").filter(Boolean);
+      const bad = names.find((n) => !(SECTIONS as readonly string[]).includes(n));
+      if (bad !== undefined || names.length === 0) usageError(`--only takes a comma-separated list of ${SECTIONS.join(", ")}`);
+      only = new Set(names as SectionName[]);
+    }
+    else usageError(`unknown option ${a}`);
+  }
+  return {
+    quick,
+    rounds: rounds ?? (quick ? 3 : 5),
+    bin: !bin ? [process.execPath, join(ROOT, "server/main.ts")] : bin.endsWith(".ts") ? [process.execPath, bin] : [bin],
+    binLabel: !bin ? "bun server/main.ts" : bin.endsWith(".ts") ? `bun ${bin}` : bin,
+    only,
+  };
+}
+
+function usageError(msg: string): never {
+  console.error(`bench: ${msg}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const opts = parse(process.argv.slice(2));
+const N = opts.quick
+  ? { echoWarm: 50, echo: 500, open: 15, memSessions: 100, memCycles: 1, startup: 5 }
+  : { echoWarm: 100, echo: 2000, open: 30, memSessions: 100, memCycles: 3, startup: 10 };
+
+// A HOME of our own, so no rc file or history of the machine's user is read or written.
+const home = mkdtempSync(join(tmpdir(), "bunty-bench-"));
+const env: Record<string, string> = {};
+for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+Object.assign(env, { HOME: home, HISTFILE: "/dev/null" });
+
+/** The interactive shell's prompt: simple, so its first bytes are the same every time. */
+const SHELL_OPTIONS = ["--env", `HOME=${home}`, "--env", "PS1=$ "];
+/** What bunty gives the shell (its own env + TERM + --env), for the raw-PTY baselines. */
+const shellEnv = { ...env, TERM: "xterm-256color", COLORTERM: "truecolor", PS1: "$ " };
+
+/**
+ * Options every benchmark server gets besides port and log level. The bench measures one
+ * session per connection, so where the server keeps sessions alive after their last client
+ * (`--grace`), that is turned off; filled in by `probeServer()`.
+ */
+const serverOptions: string[] = [];
+async function probeServer(): Promise<void> {
+  const help = await timeRun([...opts.bin, "--help"], 15_000).catch(() => null);
+  if (help?.stdout.includes("--grace")) serverOptions.push("--grace", "0");
+  log(`server options: --port 0 --log-level warn ${serverOptions.join(" ")}`.trimEnd());
+}
+
+const servers = new Set<Server>();
+/** Servers started by the running section, for their stderr when it fails. */
+let sectionServers: Server[] = [];
+async function server(command: string[], extra: string[] = []): Promise<Server> {
+  const spec: ServerSpec = { bin: opts.bin, options: ["--port", "0", "--log-level", "warn", ...serverOptions, ...extra], command, env, cwd: ROOT };
+  const s = await startServer(spec);
+  servers.add(s);
+  sectionServers.push(s);
+  return s;
+}
+async function stop(s: Server): Promise<void> {
+  servers.delete(s);
+  const how = await s.stop();
+  if (how !== "terminated") notes.push(`server ${s.pid} (${s.url}) ${how === "killed" ? "needed SIGKILL to stop" : how}`);
+}
+
+const results: Record<string, unknown> = {};
+const errors: Record<string, string> = {};
+const notes: string[] = [];
+const log = (s: string) => console.error(`[bench] ${s}`);
+
+/** Runs one benchmark; a failure is recorded and the others still run. */
+async function section(name: SectionName, fn: () => Promise<void>): Promise<void> {
+  if (!opts.only.has(name)) return;
+  const t0 = performance.now();
+  log(`${name} ...`);
+  sectionServers = [];
+  try {
+    await fn();
+    log(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    errors[name] = errorText(e);
+    log(`${name} FAILED: ${errors[name]}`);
+    for (const s of sectionServers) {
+      const tail = s.stderr().trim();
+      if (tail) {
+        log(`  stderr of server ${s.pid} (${s.url}), last lines:\n${tail.split("\n").slice(-15).join("\n")}`);
+        errors[name] += ` | server stderr: ${tail.split("\n").slice(-6).join(" / ").slice(-600)}`;
+      }
+    }
+  }
+}
+
+// ---- benchmarks ----
+
+interface Workload {
+  key: "a100MB" | "seq3M";
+  label: string;
+  cmd: string;
+}
+const WORKLOADS: Workload[] = [
+  { key: "a100MB", label: "100 MB of 'a'", cmd: A_CMD },
+  { key: "seq3M", label: "seq 1 3000000", cmd: SEQ_CMD },
+];
+
+async function throughput(): Promise<void> {
+  const srv = new Map<string, Server>();
+  try {
+    for (const w of WORKLOADS) srv.set(w.key, await server(["sh", "-c", w.cmd]));
+    log("  warm-up (not counted)");
+    for (const w of WORKLOADS) {
+      await M.rawPty(w.cmd);
+      await M.buntyRun(srv.get(w.key)!);
+    }
+    for (const w of WORKLOADS) {
+      const rounds: { raw: M.Run; bunty: M.Run; ratio: number }[] = [];
+      results[`throughput_${w.key}`] = { label: w.label, rounds };
+    }
+    for (let r = 0; r < opts.rounds; r++) {
+      for (const w of WORKLOADS) {
+        // Alternate which goes first so slow drift in the machine's load favours neither.
+        let raw: M.Run, bunty: M.Run;
+        if (r % 2 === 0) {
+          raw = await M.rawPty(w.cmd);
+          bunty = await M.buntyRun(srv.get(w.key)!);
+        } else {
+          bunty = await M.buntyRun(srv.get(w.key)!);
+          raw = await M.rawPty(w.cmd);
+        }
+        if (bunty.snapshots) notes.push(`${w.label}, round ${r + 1}: the server skipped the client ahead ${bunty.snapshots} time(s) (snapshot messages) instead of sending every byte`);
+        if (bunty.bytes !== raw.bytes) notes.push(`${w.label}, round ${r + 1}: bunty delivered ${bunty.bytes} bytes, raw PTY ${raw.bytes}`);
+        const ratio = bunty.mbps / raw.mbps;
+        (results[`throughput_${w.key}`] as { rounds: unknown[] }).rounds.push({ raw, bunty, ratio });
+        log(`  round ${r + 1}/${opts.rounds} ${w.label}: raw ${raw.mbps.toFixed(1)} MB/s, bunty ${bunty.mbps.toFixed(1)} MB/s, ratio ${ratio.toFixed(3)}`);
+      }
+    }
+  } finally {
+    for (const s of srv.values()) await stop(s);
+  }
+}
+
+async function echo(): Promise<void> {
+  const s = await server(ECHO_CMD);
+  try {
+    results.echo = await L.echoLatency(s, ECHO_CMD, env, N.echoWarm, N.echo);
+  } finally {
+    await stop(s);
+  }
+}
+
+async function openPrompt(): Promise<void> {
+  const s = await server(SHELL_CMD, SHELL_OPTIONS);
+  try {
+    // Two sessions first so the server's first-use costs (JIT, lazy imports) are not in the samples.
+    await L.openToPrompt(s, SHELL_CMD, shellEnv, 2);
+    results.openToPrompt = await L.openToPrompt(s, SHELL_CMD, shellEnv, N.open);
+  } finally {
+    await stop(s);
+  }
+}
+
+async function memory(): Promise<void> {
+  const s = await server(SHELL_CMD, [...SHELL_OPTIONS, "--max-sessions", String(N.memSessions + 10)]);
+  try {
+    await L.openToPrompt(s, SHELL_CMD, shellEnv, 2); // warm-up, as above
+    await sleep(500);
+    const cycles: M.MemoryCycle[] = [];
+    results.memory = { cycles };
+    for (let i = 0; i < N.memCycles; i++) {
+      const c = await M.memoryCycle(s, N.memSessions);
+      cycles.push(c);
+      log(`  cycle ${i + 1}: ${c.perSessionKiB.toFixed(0)} KiB/session, back to 0 sessions in ${c.zeroMs === null ? "NEVER" : c.zeroMs.toFixed(0) + " ms"}`);
+      if (c.zeroMs === null) notes.push(`memory cycle ${i + 1}: /api/health still reported ${c.sessionsLeft} sessions 10 s after all sockets closed`);
+      if (c.shellsLeft > 0) notes.push(`memory cycle ${i + 1}: ${c.shellsLeft} shells still alive after their sockets closed`);
+    }
+  } finally {
+    await stop(s);
+  }
+}
+
+async function startupBench(): Promise<void> {
+  const dist = join(ROOT, "dist/bunty");
+  if (!M.binaryExists(dist)) {
+    results.startup = { skipped: "run npm run build first" };
+    return;
+  }
+  results.startup = await M.startup([dist], N.startup, env, home);
+  // For context: the same from source (the --bin entry point when it is one).
+  const source = opts.bin.length === 2 ? opts.bin : [process.execPath, join(ROOT, "server/main.ts")];
+  results.startupSource = await M.startup(source, Math.min(5, N.startup), env, ROOT);
+}
+
+// ---- main ----
+
+let cleaning = false;
+async function cleanup(): Promise<void> {
+  if (cleaning) return;
+  cleaning = true;
+  await Promise.all([...servers].map((s) => stopProc(s.proc, 3000)));
+  killAllSync();
+  try {
+    rmSync(home, { recursive: true, force: true });
+  } catch {}
+}
+process.on("exit", () => {
+  killAllSync();
+  try {
+    rmSync(home, { recursive: true, force: true });
+  } catch {}
+});
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    log(`${sig}: stopping servers`);
+    setTimeout(() => process.exit(130), 5000).unref();
+    cleanup().then(() => process.exit(130));
+  });
+}
+const overall = setTimeout(() => {
+  log(`the whole run took longer than ${TOTAL_TIMEOUT_MS / 60_000} min; stopping`);
+  cleanup().then(() => process.exit(1));
+}, TOTAL_TIMEOUT_MS);
+overall.unref();
+
+const t0 = performance.now();
+const loadBefore = loadavg().map((x) => x.toFixed(2)).join(" ");
+log(`server: ${opts.binLabel}; HOME for shells: ${home}`);
+await probeServer();
+await section("throughput", throughput);
+await section("echo", echo);
+await section("open", openPrompt);
+await section("memory", memory);
+await section("startup", startupBench);
+await cleanup();
+
+const summary = report({ results, errors, notes, workloads: WORKLOADS, quick: opts.quick }, {
+  date: new Date().toISOString(),
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? "?",
+  bun: Bun.version,
+  server: opts.binLabel,
+  serverOptions: serverOptions.join(" "),
+  rounds: opts.rounds,
+  quick: opts.quick,
+  loadBefore,
+  loadAfter: loadavg().map((x) => x.toFixed(2)).join(" "),
+  seconds: Math.round((performance.now() - t0) / 1000),
+});
+console.log(`BENCH_JSON ${JSON.stringify(summary)}`);
+process.exit(Object.keys(errors).length ? 1 : 0);
