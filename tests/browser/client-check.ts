@@ -1,7 +1,7 @@
 // Browser check of the client (client/): runs a real Chromium against a real server.
 // Run: node_modules/.bin/bun tests/browser/client-check.ts
-// Needs Chromium (CHROMIUM, default /usr/bin/chromium) and playwright-core, resolved from the
-// project or from PLAYWRIGHT_CORE (default /tmp/pw/node_modules/playwright-core).
+// Needs Chromium (CHROMIUM, default /usr/bin/chromium; .ci/run installs Debian's) and
+// playwright-core (a devDependency).
 // Prints one line per check and exits non-zero when any failed. BUNTY_SERVER_CMD runs another
 // server build (e.g. "dist/bunty") instead of server/main.ts.
 
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, until } from "../harness.ts";
 
-// The subset of playwright-core used here; it is not a dependency of the project.
+// The subset of playwright-core used here.
 interface Page {
   goto(url: string): Promise<{ status(): number; headers(): Record<string, string>; text(): Promise<string> } | null>;
   reload(): Promise<unknown>;
@@ -31,13 +31,7 @@ interface Chromium {
 }
 
 async function loadPlaywright(): Promise<Chromium> {
-  const specs = ["playwright-core", process.env.PLAYWRIGHT_CORE ?? "/tmp/pw/node_modules/playwright-core"];
-  for (const spec of specs) {
-    try {
-      return ((await import(spec)) as { chromium: Chromium }).chromium;
-    } catch {}
-  }
-  throw new Error(`playwright-core not found (tried ${specs.join(", ")})`);
+  return ((await import("playwright-core")) as unknown as { chromium: Chromium }).chromium;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
