@@ -157,3 +157,25 @@ describe("grace period", () => {
     }
   });
 });
+
+describe("idle timeout", () => {
+  test("a session with no input or output for --idle-timeout ends, even with a client attached; activity keeps it alive", async () => {
+    const s = await startServer({ args: ["--idle-timeout", "2"] });
+    try {
+      const busy = await TestClient.open(s);
+      const idle = await TestClient.open(s);
+      const t = performance.now();
+      for (let i = 0; i < 6; i++) {
+        busy.type(`echo tick-${i}\r`);
+        await Bun.sleep(500);
+      }
+      expect(await idle.waitClosed(3000)).toBeTruthy();
+      expect(idle.closed).toEqual({ code: CloseCode.sessionEnded, reason: "idle timeout" });
+      expect(performance.now() - t).toBeGreaterThan(1500);
+      expect(busy.closed).toBeNull(); // 3 s of typing: still alive
+      busy.close();
+    } finally {
+      await s.stop();
+    }
+  });
+});
