@@ -1,7 +1,7 @@
 // The browser page: one xterm.js terminal bridged to one session over /ws, kept across reloads
 // and dropped connections. Wire format and semantics: protocol/index.ts.
 
-import { Query, decodeServerMessage, encodeMessage, type ClientMessage, type ExitMessage, type ServerMessage } from "../protocol/index.ts";
+import { Paths, Query, decodeServerMessage, encodeMessage, type ClientMessage, type ExitMessage, type ServerMessage } from "../protocol/index.ts";
 import { bunty, endText, flash, render, setState, shown, type Bunty } from "./status.ts";
 import { container, fitToWindow, fittedSize, inOrder, resizeTo, Stream, term, type Size } from "./terminal.ts";
 
@@ -26,6 +26,8 @@ const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
 
 let modeParam = new URLSearchParams(location.search).get(Query.mode); // passed through as given; the server decides
+/** A view-only share link's grant (kept in the URL: it is what the link is). */
+const shareParam = new URLSearchParams(location.search).get(Query.share);
 window.term = term;
 window.bunty = bunty;
 document.title = TITLE;
@@ -115,6 +117,7 @@ function socketUrl(): string {
     if (stream.offset !== null) q.set(Query.offset, String(stream.offset));
   }
   if (modeParam) q.set(Query.mode, modeParam);
+  if (shareParam) q.set(Query.share, shareParam);
   // The writer's size is applied on attach, so the first screen is drawn at the right width.
   const { cols, rows } = fittedSize();
   q.set(Query.cols, String(cols));
@@ -161,10 +164,16 @@ function connect(): void {
     sock.close();
     closed(4999, "no answer to ping");
   };
-  const closed = (code: number, reason: string) => {
+  const closed = async (code: number, reason: string) => {
     clearInterval(heartbeat);
     if (ws !== sock) return;
     ws = bunty.socket = null;
+    // Refused before the upgrade? A browser cannot see why; ask, rather than retry forever.
+    if (!openedAt && !shareParam) {
+      const status = await fetch(new URL(Paths.auth.slice(1), location.href)).then((r) => r.status, () => 0);
+      if (status === 401) return end("not signed in: open the address bunty printed at start (it carries the token)");
+      if (status === 429) return end("too many failed sign-in attempts from this address; wait a minute and reload");
+    }
     if (openedAt && Date.now() - openedAt > STABLE_MS) attempt = 0;
     const final = endText(code, reason, exitInfo);
     if (final) end(final);
@@ -256,4 +265,14 @@ function newSession(): void {
   connect();
 }
 
-connect();
+/** The address bunty prints carries the token once: trade it for an HttpOnly cookie and drop it from the address bar. */
+async function signIn(): Promise<void> {
+  const url = new URL(location.href);
+  const token = url.searchParams.get(Query.token);
+  if (token === null) return;
+  url.searchParams.delete(Query.token);
+  history.replaceState(history.state, "", url);
+  await fetch(new URL(Paths.auth.slice(1), location.href), { method: "POST", headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+}
+
+void signIn().then(connect);

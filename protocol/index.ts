@@ -15,6 +15,12 @@ export const Query = {
   mode: "mode",
   cols: "cols",
   rows: "rows",
+  /** The access token, for clients that cannot send an Authorization header (also accepted on HTTP routes). */
+  token: "token",
+  /** A view-only share link's grant for `session` (from POST /api/sessions/:id/share). */
+  share: "share",
+  /** With the server's -a/--url-arg: an argument appended to a new session's command (repeatable). */
+  arg: "arg",
 } as const;
 
 /** URL paths, relative to the server's base. */
@@ -22,6 +28,8 @@ export const Paths = {
   page: "/",
   health: "/api/health",
   sessions: "/api/sessions",
+  /** POST with `Authorization: Bearer TOKEN`: the browser trades the token for an HttpOnly cookie. GET: whether this client is authenticated. */
+  auth: "/api/auth",
   socket: "/ws",
 } as const;
 
@@ -62,6 +70,8 @@ export const CloseCode = {
   sessionEnded: 4003,
   /** `?session=ID` names no live session. */
   sessionNotFound: 4004,
+  /** A share link that does not grant this session. */
+  forbidden: 4005,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

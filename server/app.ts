@@ -1,7 +1,10 @@
-// Assembles the server: config -> pool, routes, WebSocket settings, listen, shutdown.
+// Assembles the server: config -> auth, pool, routes, WebSocket settings, TLS, the guard every
+// request passes (security headers, authentication, rate limit), listen, exit conditions, shutdown.
 
 import { Elysia } from "elysia";
-import { CloseCode, Limits } from "../protocol/index.ts";
+import { CloseCode, Limits, Paths, Query } from "../protocol/index.ts";
+import { loadAssets } from "./assets.ts";
+import { Auth } from "./auth.ts";
 import type { Config } from "./cli.ts";
 import { httpRoutes } from "./http.ts";
 import { startLagMonitor } from "./lag.ts";
@@ -10,33 +13,63 @@ import { Pool } from "./pool.ts";
 import { ScreenModels } from "./screen.ts";
 import { socketRoutes } from "./socket.ts";
 
-/** Bun queues at most this much per socket; above it sends are dropped. Kept above the session's own per-client bound so that bound acts first. */
+/** Bun queues at most this much per socket; above it sends are dropped. Kept far above the deliveries' own watermarks so those act first. */
 const SOCKET_BACKPRESSURE_LIMIT_BYTES = 16 << 20;
 /** A socket silent this long is closed; Bun pings idle sockets first, so live browsers never hit it. */
 const SOCKET_IDLE_TIMEOUT_S = 60;
+/** Environment variables of the server that programs never see. */
+const PRIVATE_ENV = ["BUNTY_TOKEN"];
 
 export interface RunningServer {
   url: URL;
+  /** The URL to print: with the token, when there is one. */
+  openUrl: URL;
   pool: Pool;
   /** Closes clients (1001), ends every session, stops listening. Bounded. */
   shutdown(): Promise<void>;
 }
 
-/** The environment every program gets: the server's own, then TERM/COLORTERM, then --env. */
+/** The environment every program gets: the server's own (minus secrets), then TERM/COLORTERM, then --env. */
 function childEnv(config: Config): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !PRIVATE_ENV.includes(k)) env[k] = v;
   return { ...env, TERM: config.term, COLORTERM: "truecolor", ...config.env };
 }
 
-export function startServer(config: Config, log: LogFn): RunningServer {
+/** Headers on every HTTP response. The page loads only its own bundled files; nothing may frame it unless allowed. */
+export function securityHeaders(allowEmbed: boolean): Record<string, string> {
+  const csp = [
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+    "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'",
+    `frame-ancestors ${allowEmbed ? "*" : "'none'"}`,
+  ].join("; ");
+  return {
+    "content-security-policy": csp,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    ...(allowEmbed ? {} : { "x-frame-options": "DENY" }),
+  };
+}
+
+export async function startServer(config: Config, log: LogFn): Promise<RunningServer> {
+  const auth = new Auth({ token: config.token, credential: config.credential, authHeader: config.authHeader, trustedProxies: config.trustedProxies });
+  const assets = await loadAssets();
   const lag = startLagMonitor();
-  const screen = new ScreenModels({ scrollback: config.scrollback });
+  const screen = new ScreenModels({ scrollback: config.scrollback, log });
+  let shutdown: () => Promise<void> = async () => {};
   const pool = new Pool({
     command: config.command, cwd: config.cwd, env: childEnv(config), maxSessions: config.maxSessions,
     graceMs: config.graceS * 1000, idleTimeoutMs: config.idleTimeoutS * 1000, spares: config.poolSize, screen, log,
+    onEnded: () => {
+      if (config.once && pool.created > 0 && pool.size === 0) void shutdown().then(() => process.exit(0));
+    },
   });
+  const headers = securityHeaders(config.allowEmbed);
+  const tls = config.tlsCert && config.tlsKey
+    ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey), ...(config.tlsCa ? { ca: Bun.file(config.tlsCa), requestCert: true, rejectUnauthorized: true } : {}) }
+    : undefined;
   const app = new Elysia({
+    serve: tls ? { tls } : undefined,
     websocket: {
       maxPayloadLength: Limits.maxFrameBytes,
       backpressureLimit: SOCKET_BACKPRESSURE_LIMIT_BYTES,
@@ -46,28 +79,48 @@ export function startServer(config: Config, log: LogFn): RunningServer {
       perMessageDeflate: false,
     },
   })
+    // The one place every request passes: headers, then authentication (all refusals are logged here).
+    .onRequest(({ request, server, set }) => {
+      Object.assign(set.headers, headers);
+      const url = new URL(request.url);
+      if (assets.has(url.pathname) && !auth.basic) return; // the page is public (no secrets in it) unless basic auth must prompt for it
+      if (url.pathname === Paths.socket && url.searchParams.has("share")) return; // a share link: checked by the socket route
+      const peer = server?.requestIP(request)?.address ?? null;
+      const id = auth.check(request, peer);
+      if (id.ok) return;
+      log("auth.refused", { path: url.pathname.slice(0, 100), peer, status: id.status, reason: id.reason }, "warn");
+      return Response.json(
+        { error: id.status === 429 ? "rate_limited" : "unauthorized", message: id.reason },
+        { status: id.status, headers: { ...headers, ...(auth.basic ? { "www-authenticate": 'Basic realm="bunty", charset="UTF-8"' } : {}) } },
+      );
+    })
     .onError(({ code, error }) => {
       if (code !== "NOT_FOUND") log("http.error", { code, message: String((error as Error)?.message ?? error) }, "error");
     })
-    .use(httpRoutes(pool, lag, screen, { allowed: config.allowCommands, any: config.allowAnyCommand }, log))
-    .use(socketRoutes(pool, log))
+    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins: config.allowOrigins, policy: { allowed: config.allowCommands, any: config.allowAnyCommand } }))
+    .use(socketRoutes(pool, auth, log, {
+      allowOrigins: config.allowOrigins, readonly: config.readonly, maxClients: config.maxClients, once: config.once,
+      urlArgs: config.urlArgs, command: config.command,
+      onClientGone: () => {
+        if (config.exitNoConn && pool.clientCount() === 0) void shutdown().then(() => process.exit(0));
+      },
+    }))
     .listen({ port: config.port, hostname: config.host });
   const server = app.server!;
   const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
-  const url = new URL(`http://${host}:${server.port}/`);
+  const url = new URL(`${tls ? "https" : "http"}://${host}:${server.port}/`);
+  const openUrl = new URL(url);
+  if (config.token) openUrl.searchParams.set(Query.token, config.token);
   let stopping: Promise<void> | null = null;
-  return {
-    url,
-    pool,
-    shutdown() {
-      stopping ??= (async () => {
-        server.stop(false); // no new connections; existing sockets get their close frames below
-        await pool.endAll(CloseCode.goingAway, "server shutting down");
-        lag.stop();
-        screen.stop();
-        server.stop(true);
-      })();
-      return stopping;
-    },
+  shutdown = () => {
+    stopping ??= (async () => {
+      server.stop(false); // no new connections; existing sockets get their close frames below
+      await pool.endAll(CloseCode.goingAway, "server shutting down");
+      lag.stop();
+      screen.stop();
+      server.stop(true);
+    })();
+    return stopping;
   };
+  return { url, openUrl, pool, shutdown: () => shutdown() };
 }

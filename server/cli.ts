@@ -33,6 +33,36 @@ export interface Config {
   allowCommands: Record<string, string[]>;
   /** POST /api/sessions may start any argv (dangerous; off by default). */
   allowAnyCommand: boolean;
+  /** The access token; null = generate one at start (unless noToken). From --token or BUNTY_TOKEN. */
+  token: string | null;
+  /** --no-token: no token authentication (loopback use, or with another method). */
+  noToken: boolean;
+  /** --no-auth: allow a non-loopback bind with no authentication at all (loudly warned). */
+  noAuth: boolean;
+  /** user:pass for HTTP basic authentication. */
+  credential: string | null;
+  /** Header a reverse proxy sets to the authenticated user. */
+  authHeader: string | null;
+  /** Peer addresses trusted to set authHeader (default: loopback). */
+  trustedProxies: string[];
+  /** Extra origins allowed to open WebSockets (reverse proxies). */
+  allowOrigins: string[];
+  /** Allow the page to be embedded in frames of other origins. */
+  allowEmbed: boolean;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** CA file: require client certificates signed by it. */
+  tlsCa: string | null;
+  /** Every client is view-only. */
+  readonly: boolean;
+  /** Most WebSocket clients at once; 0 = no limit. */
+  maxClients: number;
+  /** Serve one client, exit when its session ends. */
+  once: boolean;
+  /** Exit when the last client disconnects. */
+  exitNoConn: boolean;
+  /** Let `?arg=` URL parameters append arguments to the command of new sessions. */
+  urlArgs: boolean;
   /** Minimum log level, or silent. */
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   /** Program and arguments; default: $SHELL, else /bin/sh. */
@@ -42,7 +72,12 @@ export interface Config {
 export const DEFAULTS = {
   port: 7681, host: "127.0.0.1", term: "xterm-256color", maxSessions: 64, logLevel: "info",
   graceS: 300, idleTimeoutS: 0, poolSize: 0, scrollback: 1000, allowAnyCommand: false,
+  token: null, noToken: false, noAuth: false, credential: null, authHeader: null, allowEmbed: false,
+  tlsCert: null, tlsKey: null, tlsCa: null, readonly: false, maxClients: 0, once: false, exitNoConn: false, urlArgs: false,
 } as const;
+/** With -a/--url-arg: at most this many `arg` parameters, each at most URL_ARG_MAX_BYTES. */
+export const URL_ARG_MAX_COUNT = 16;
+export const URL_ARG_MAX_BYTES = 256;
 
 export const USAGE = `Usage: bunty [options] [--] [command [args...]]
 
@@ -69,6 +104,27 @@ Options:
       --allow-any-command
                         let POST /api/sessions start any argv (dangerous; off by default)
       --log-level L     debug, info, warn, error or silent (default ${DEFAULTS.logLevel}); logs go to stderr
+Security (docs/security.md):
+      --token T         access token (default: a random one, printed once in the URL line;
+                        also BUNTY_TOKEN). Browsers trade it for an HttpOnly cookie.
+      --no-token        no token (for loopback use, or with -c / --auth-header)
+  -c, --credential U:P  HTTP basic authentication
+      --auth-header H   trust this header, set by a reverse proxy, as the user's name; only
+                        from loopback peers or --trusted-proxy addresses; the child gets BUNTY_USER
+      --trusted-proxy A peer address allowed to set --auth-header (repeatable)
+      --allow-origin O  also accept WebSockets and API calls from this Origin (repeatable)
+      --allow-embed     let other sites show the page in a frame (default: refused)
+      --no-auth         allow a non-loopback --host with no authentication (dangerous)
+      --tls-cert FILE, --tls-key FILE
+                        serve HTTPS and WSS
+      --tls-ca FILE     require client certificates signed by this CA
+  -R, --readonly        every client is view-only
+  -m, --max-clients N   most WebSocket clients at once (default 0: no limit)
+  -o, --once            serve one client, exit when its session ends
+      --exit-no-conn    exit when the last client disconnects
+  -a, --url-arg         let ?arg=X URL parameters add arguments to new sessions' command
+                        (appended as argv, never through a shell; at most ${URL_ARG_MAX_COUNT}, ${URL_ARG_MAX_BYTES} bytes each)
+
   -h, --help            print this help and exit
   -v, --version         print the version and exit
 
@@ -87,7 +143,7 @@ function intIn(name: string, v: string, min: number, max: number): number {
 
 /** Parses argv (without the runtime and script). Options stop at `--` or the first non-option. */
 export function parseArgs(argv: string[], env: Record<string, string | undefined> = process.env): ParseResult {
-  const c: Config = { ...DEFAULTS, env: {}, command: [], allowCommands: {} };
+  const c: Config = { ...DEFAULTS, env: {}, command: [], allowCommands: {}, trustedProxies: [], allowOrigins: [] };
   try {
     let i = 0;
     for (; i < argv.length; i++) {
@@ -125,6 +181,26 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         case "--pool-size": c.poolSize = intIn(name, value(), 0, 1000); break;
         case "--scrollback": c.scrollback = intIn(name, value(), 0, 100_000); break;
         case "--allow-any-command": c.allowAnyCommand = true; break;
+        case "--token": c.token = value(); if (c.token.length < 8) throw new Error("--token must be at least 8 characters"); break;
+        case "--no-token": c.noToken = true; break;
+        case "--no-auth": c.noAuth = true; break;
+        case "-c": case "--credential": c.credential = value(); if (!/^[^:]+:.+$/.test(c.credential)) throw new Error(`${name} takes USER:PASSWORD`); break;
+        case "--auth-header": c.authHeader = value(); if (!/^[A-Za-z0-9-]{1,64}$/.test(c.authHeader)) throw new Error("--auth-header takes a header name"); break;
+        case "--trusted-proxy": c.trustedProxies = [...c.trustedProxies, value()]; break;
+        case "--allow-origin": {
+          const o = value();
+          try { c.allowOrigins = [...c.allowOrigins, new URL(o).origin]; } catch { throw new Error(`--allow-origin takes an origin like https://example.com, got ${JSON.stringify(o)}`); }
+          break;
+        }
+        case "--allow-embed": c.allowEmbed = true; break;
+        case "--tls-cert": c.tlsCert = value(); break;
+        case "--tls-key": c.tlsKey = value(); break;
+        case "--tls-ca": c.tlsCa = value(); break;
+        case "-R": case "--readonly": c.readonly = true; break;
+        case "-m": case "--max-clients": c.maxClients = intIn(name, value(), 0, 100_000); break;
+        case "-o": case "--once": c.once = true; break;
+        case "--exit-no-conn": c.exitNoConn = true; break;
+        case "-a": case "--url-arg": c.urlArgs = true; break;
         case "--allow-command": {
           const v = value();
           const eqAt = v.indexOf("=");
@@ -147,6 +223,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     return { kind: "error", message: (e as Error).message };
   }
   if (c.command.length === 0) c.command = [env.SHELL || "/bin/sh"];
+  if (c.token === null && env.BUNTY_TOKEN) c.token = env.BUNTY_TOKEN;
+  if ((c.tlsCert === null) !== (c.tlsKey === null)) return { kind: "error", message: "--tls-cert and --tls-key go together" };
+  if (c.tlsCa && !c.tlsCert) return { kind: "error", message: "--tls-ca needs --tls-cert and --tls-key" };
+  if (c.noToken && c.token !== null && !env.BUNTY_TOKEN) return { kind: "error", message: "--token and --no-token contradict each other" };
   if (c.poolSize >= c.maxSessions) return { kind: "error", message: `--pool-size (${c.poolSize}) must be less than --max-sessions (${c.maxSessions})` };
   return { kind: "run", config: c };
 }

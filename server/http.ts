@@ -4,8 +4,9 @@
 
 import { Elysia, t } from "elysia";
 import { openapi } from "@elysiajs/openapi";
-import page from "../client/index.html";
-import { CloseCode, Limits, Paths } from "../protocol/index.ts";
+import { CloseCode, Limits, Paths, Query } from "../protocol/index.ts";
+import type { Assets } from "./assets.ts";
+import type { Auth } from "./auth.ts";
 import { COMMIT, VERSION } from "./cli.ts";
 import { AppError, asAppError } from "./errors.ts";
 import type { LagMonitor } from "./lag.ts";
@@ -36,21 +37,46 @@ const CreateBody = t.Object(
   { additionalProperties: false },
 );
 
-/** Mutating routes refuse browser pages of other origins, like the WebSocket does. */
-function requireSameOrigin(request: Request): void {
-  const refused = checkOrigin(request.headers.get("origin"), request.headers.get("host"));
-  if (refused) throw new AppError("forbidden", refused, 403, CloseCode.sessionEnded);
+export interface HttpDeps {
+  pool: Pool;
+  lag: LagMonitor;
+  screen: ScreenModels;
+  assets: Assets;
+  auth: Auth;
+  log: LogFn;
+  /** Served over TLS (cookies get Secure). */
+  secure: boolean;
+  allowOrigins: string[];
+  policy: CommandPolicy;
 }
 
-export function httpRoutes(pool: Pool, lag: LagMonitor, screen: ScreenModels, policy: CommandPolicy, log: LogFn) {
+export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy }: HttpDeps) {
   const started = Date.now();
+  /** Mutating routes refuse browser pages of other origins, like the WebSocket does. */
+  const requireSameOrigin = (request: Request) => {
+    const refused = checkOrigin(request.headers.get("origin"), request.headers.get("host"), allowOrigins);
+    if (refused) throw new AppError("forbidden", refused, 403, CloseCode.forbidden);
+  };
+  const asset = (path: string) => {
+    const a = assets.get(path);
+    if (!a) return new Response("not found", { status: 404 });
+    return new Response(a.body as Uint8Array<ArrayBuffer>, { headers: { "content-type": a.type, "cache-control": path === "/" ? "no-cache" : "max-age=31536000, immutable" } });
+  };
   const notFound = (id: string) => new AppError("not_found", `no session ${id.slice(0, 40)}`, 404, CloseCode.sessionNotFound);
-  return new Elysia({ name: "bunty.http" })
+  const app = new Elysia({ name: "bunty.http" })
     .use(openapi({ provider: null, documentation: { info: { title: "bunty", version: VERSION, description: "Web terminal server API. The WebSocket protocol is in docs/protocol.md." } } }))
-    .get(Paths.page, page)
+    .get(Paths.page, () => asset("/"))
+    .post(Paths.auth, ({ request, set }) => {
+      // The guard already checked the Bearer token (rate-limited); this trades it for the cookie.
+      requireSameOrigin(request);
+      set.headers["set-cookie"] = auth.cookie(secure);
+      set.headers["cache-control"] = "no-store";
+      return { authenticated: true };
+    }, { detail: { summary: "Trade the token (Authorization: Bearer) for an HttpOnly, SameSite=Strict cookie" } })
+    .get(Paths.auth, () => ({ authenticated: true }), { detail: { summary: "200 when this client is authenticated (else the guard answers 401)" } })
     .get(Paths.health, () => ({
       status: "ok", version: VERSION, commit: COMMIT, uptime: Math.round((Date.now() - started) / 1000),
-      sessions: pool.size, spares: pool.spareCount, clients: pool.clientCount(), sessionsCreated: pool.created,
+      sessions: pool.size, spares: pool.spareCount, clients: pool.clientCount(), sessionsCreated: pool.created, authFailures: auth.failuresTotal,
       eventLoopLagMs: lag.current(), eventLoopLagMaxMs: lag.max(), rssBytes: process.memoryUsage.rss(), screen: screen.stats(),
     }), { detail: { summary: "Liveness, load and event-loop lag" } })
     .get(Paths.sessions, () => pool.list(), { response: t.Array(SessionInfo), detail: { summary: "Live sessions" } })
@@ -78,6 +104,13 @@ export function httpRoutes(pool: Pool, lag: LagMonitor, screen: ScreenModels, po
         throw asAppError(e);
       }
     }, { body: CreateBody, response: { 201: SessionInfo, 403: ErrorBody, 500: ErrorBody, 503: ErrorBody }, detail: { summary: "Start a session (default command, an allow-listed one, or any with --allow-any-command)" } })
+    .post(`${Paths.sessions}/:id/share`, ({ params, request }) => {
+      requireSameOrigin(request);
+      const s = pool.get(params.id);
+      if (!s) throw notFound(params.id);
+      const q = new URLSearchParams({ [Query.session]: s.id, [Query.mode]: "view", [Query.share]: auth.shareToken(s.id) });
+      return { path: `${Paths.page}?${q}` };
+    }, { params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { summary: "A view-only link to one session: works without the token, for that session only" } })
     .delete(`${Paths.sessions}/:id`, async ({ params, set, request }) => {
       requireSameOrigin(request);
       const s = pool.get(params.id);
@@ -86,4 +119,7 @@ export function httpRoutes(pool: Pool, lag: LagMonitor, screen: ScreenModels, po
       await s.end(CloseCode.sessionEnded, "ended through the API");
       set.status = 204;
     }, { params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { summary: "End a session: clients get close 4003, its processes are reaped" } });
+  // Only the bundled files, each by its exact path.
+  for (const path of assets.keys()) if (path !== "/") app.get(path, () => asset(path), { detail: { hide: true } });
+  return app;
 }

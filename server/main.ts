@@ -1,6 +1,7 @@
 // Entry point: parse flags, start the server, print the URL line, handle signals.
 
 import { stat } from "node:fs/promises";
+import { isLoopback, newToken } from "./auth.ts";
 import { COMMIT, parseArgs, USAGE, VERSION } from "./cli.ts";
 import { startServer } from "./app.ts";
 import { createLogger } from "./log.ts";
@@ -31,15 +32,28 @@ if (config.cwd) {
   }
 }
 
+// Secure by default: a token unless told otherwise, and no unauthenticated listener beyond loopback.
+if (!config.noToken && config.token === null) config.token = newToken();
+if (config.noToken) config.token = null;
+const authenticated = config.token !== null || config.credential !== null || config.authHeader !== null;
+const loopbackOnly = isLoopback(config.host) || config.host === "localhost";
+if (!loopbackOnly && !authenticated && !config.noAuth) {
+  console.error(`bunty: refusing to serve a shell on ${config.host} without authentication: anyone who can reach it gets your shell. Drop --no-token, or add -c USER:PASS or --auth-header, or pass --no-auth if you really mean it.`);
+  process.exit(2);
+}
+
 const log = createLogger(config.logLevel);
-let server: ReturnType<typeof startServer>;
+if (!loopbackOnly && !authenticated) log("security.no_auth", { host: config.host, message: "NO AUTHENTICATION on a non-loopback address: anyone who can reach this port gets a shell" }, "warn");
+if (config.readonly) log("security.readonly", { message: "read-only: every client is view-only (-R)" }, "warn");
+let server: Awaited<ReturnType<typeof startServer>>;
 try {
-  server = startServer(config, log);
+  server = await startServer(config, log);
 } catch (e) {
   console.error(`bunty: cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`);
   process.exit(1);
 }
-console.log(`bunty ${VERSION} serving ${JSON.stringify(config.command.join(" "))} at ${server.url.href}`);
+// The one place the token is shown: the URL to open.
+console.log(`bunty ${VERSION} serving ${JSON.stringify(config.command.join(" "))}${config.readonly ? " read-only" : ""} at ${server.openUrl.href}`);
 
 for (const sig of ["SIGTERM", "SIGINT"] as const) {
   process.on(sig, () => {

@@ -31,6 +31,8 @@ export interface PoolOptions {
   spares: number;
   screen: ScreenModels;
   log: LogFn;
+  /** Called after any session (spares included) has ended and left the pool. */
+  onEnded?(s: Session): void;
 }
 
 export class Pool {
@@ -65,8 +67,8 @@ export class Pool {
    * Starts a session, or hands out a warm spare when the default command is asked for.
    * Throws AppError (too many sessions, spawn failed).
    */
-  create(cols: number, rows: number, command?: string[]): Session {
-    if (!command) {
+  create(cols: number, rows: number, command?: string[], env: Record<string, string> = {}): Session {
+    if (!command && Object.keys(env).length === 0) {
       const spare = this.spares.shift();
       if (spare) {
         spare.spare = false;
@@ -83,17 +85,17 @@ export class Pool {
       void spare.end(CloseCode.sessionEnded, "spare gave way");
       this.sessions.delete(spare.id);
     }
-    const s = this.spawn(command ?? this.opts.command, cols, rows);
+    const s = this.spawn(command ?? this.opts.command, cols, rows, env);
     this.opts.log("session.start", { session: s.id, pid: s.pid, command: s.command });
     return s;
   }
 
-  private spawn(command: string[], cols: number, rows: number): Session {
+  private spawn(command: string[], cols: number, rows: number, env: Record<string, string> = {}): Session {
     const id = randomBytes(9).toString("base64url");
     let s: Session;
     try {
       s = new Session({
-        id, command, cwd: this.opts.cwd, env: { ...this.opts.env, BUNTY_SESSION: id }, cols, rows,
+        id, command, cwd: this.opts.cwd, env: { ...this.opts.env, ...env, BUNTY_SESSION: id }, cols, rows,
         screen: this.opts.screen, graceMs: this.opts.graceMs, log: this.opts.log,
         onEnded: (x) => this.forget(x),
       });
@@ -116,6 +118,7 @@ export class Pool {
       this.opts.log("spare.died", { session: s.id, exit: s.exit, retryMs: this.spareBackoffMs }, "warn");
     }
     this.scheduleRefill(this.spareBackoffMs);
+    this.opts.onEnded?.(s);
   }
 
   /** Tops the spares up to the configured count, off the caller's path. */

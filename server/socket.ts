@@ -5,6 +5,8 @@
 import { Elysia } from "elysia";
 import type { ServerWebSocket } from "bun";
 import { checkSize, CloseCode, decodeClientMessage, encodeMessage, Limits, Paths, Query } from "../protocol/index.ts";
+import type { Auth } from "./auth.ts";
+import { URL_ARG_MAX_BYTES, URL_ARG_MAX_COUNT } from "./cli.ts";
 import { asAppError } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 import type { Pool } from "./pool.ts";
@@ -75,7 +77,7 @@ export function parseQuery(q: Q): { session?: string; attach: AttachOptions; pro
  * very host. Clients that send no Origin (scripts, curl) are not browsers and are let through.
  * Returns a reason to refuse, or null.
  */
-export function checkOrigin(origin: string | null, host: string | null): string | null {
+export function checkOrigin(origin: string | null, host: string | null, allowed: string[] = []): string | null {
   if (origin === null) return null;
   let o: URL;
   try {
@@ -83,21 +85,63 @@ export function checkOrigin(origin: string | null, host: string | null): string 
   } catch {
     return "malformed Origin header";
   }
+  if (allowed.includes(o.origin)) return null;
   return host !== null && o.host === host ? null : `Origin ${origin.slice(0, 100)} does not match this server`;
 }
 
-export function socketRoutes(pool: Pool, log: LogFn) {
+export interface SocketOptions {
+  allowOrigins: string[];
+  /** Every client joins view-only. */
+  readonly: boolean;
+  /** Most clients at once; 0 = no limit. */
+  maxClients: number;
+  /** Accept one client in the server's life. */
+  once: boolean;
+  /** Accept `arg` query parameters as extra arguments for new sessions. */
+  urlArgs: boolean;
+  /** The default command (url args are appended to it). */
+  command: string[];
+  onClientGone(): void;
+}
+
+/** Checks ?arg= values against the limits; returns them, or a reason to refuse. */
+export function urlArgs(url: URL): string[] | string {
+  const args = url.searchParams.getAll(Query.arg);
+  if (args.length > URL_ARG_MAX_COUNT) return `at most ${URL_ARG_MAX_COUNT} arg parameters`;
+  if (args.some((a) => Buffer.byteLength(a) > URL_ARG_MAX_BYTES || a.includes("\0"))) return `each arg is at most ${URL_ARG_MAX_BYTES} bytes, without NUL`;
+  return args;
+}
+
+export function socketRoutes(pool: Pool, auth: Auth, log: LogFn, opts: SocketOptions) {
   // Elysia wraps the Bun socket in a new object per event; the raw socket is stable.
   const conns = new WeakMap<ServerWebSocket<unknown>, Connection>();
   const connOf = (ws: { raw: unknown }) => conns.get(ws.raw as ServerWebSocket<unknown>);
+  let accepted = 0;
+  /** Every refusal before the upgrade, in one place, each with a log line and an HTTP status. */
+  const refuse = (status: (code: 400 | 403 | 503, body: string) => unknown, code: 400 | 403 | 503, reason: string, why: string) => {
+    log("socket.refused", { reason: why, message: reason.slice(0, 120) }, "warn");
+    return status(code, reason);
+  };
   return new Elysia({ name: "bunty.socket" }).ws(Paths.socket, {
     // An array: a plain function here runs twice per upgrade (Elysia 1.4).
     beforeHandle: [
-      ({ request, status }) => {
-        const refused = checkOrigin(request.headers.get("origin"), request.headers.get("host"));
-        if (!refused) return;
-        log("socket.refused", { reason: "origin", origin: request.headers.get("origin")?.slice(0, 100) }, "warn");
-        return status(403, refused);
+      ({ request, status, server }) => {
+        const origin = request.headers.get("origin");
+        const refused = checkOrigin(origin, request.headers.get("host"), opts.allowOrigins);
+        if (refused) return refuse(status, 403, refused, "origin");
+        const url = new URL(request.url);
+        if (url.searchParams.has(Query.share)) {
+          const id = url.searchParams.get(Query.session) ?? "";
+          if (!auth.checkShare(id, url.searchParams.get(Query.share)!)) return refuse(status, 403, "this share link does not grant that session", "share");
+        } else if (origin === null && auth.required) {
+          // Browsers always send Origin; a client without one must show its credential itself, not ride on a cookie.
+          const who = auth.check(request, server?.requestIP(request)?.address ?? null);
+          if (!who.ok || !who.explicit) return refuse(status, 403, "clients without an Origin header must authenticate with the token (Authorization: Bearer)", "no-origin");
+        }
+        if (opts.maxClients > 0 && pool.clientCount() >= opts.maxClients) return refuse(status, 503, `the server already has its maximum of ${opts.maxClients} clients`, "max-clients");
+        if (opts.once && accepted > 0) return refuse(status, 503, "this server serves one client only (--once)", "once");
+        const args = opts.urlArgs ? urlArgs(url) : [];
+        if (typeof args === "string") return refuse(status, 400, args, "url-arg");
       },
     ],
     open(ws) {
@@ -105,14 +149,20 @@ export function socketRoutes(pool: Pool, log: LogFn) {
       const conn = {} as Connection;
       conn.client = makeClient(raw, conn);
       conns.set(raw, conn);
+      accepted++;
       const { session: id, attach, problems } = parseQuery(ws.data.query as Q);
+      const url = new URL(ws.data.request.url);
+      if (opts.readonly || url.searchParams.has(Query.share)) attach.mode = "view";
       let s: Session | undefined;
       if (id !== undefined) {
         s = pool.get(id);
         if (!s) return closeWithDeadline(raw, conn, CloseCode.sessionNotFound, `no session ${id.slice(0, 40)}`);
       } else {
         try {
-          s = pool.create(attach.cols ?? Limits.defaultCols, attach.rows ?? Limits.defaultRows);
+          const who = auth.check(ws.data.request, null);
+          const env: Record<string, string> = who.ok && who.via === "header" && who.user ? { BUNTY_USER: who.user } : {};
+          const args = opts.urlArgs ? (urlArgs(url) as string[]) : [];
+          s = pool.create(attach.cols ?? Limits.defaultCols, attach.rows ?? Limits.defaultRows, args.length ? [...opts.command, ...args] : undefined, env);
           attach.fresh = s.log.end === 0;
           attach.offset = undefined;
         } catch (e) {
@@ -151,6 +201,7 @@ export function socketRoutes(pool: Pool, log: LogFn) {
       conns.delete(raw);
       clearTimeout(conn.closeTimer);
       conn.session?.detach(conn.client);
+      opts.onClientGone();
     },
     error({ error }) {
       log("socket.error", { message: String((error as Error)?.message ?? error) }, "error");

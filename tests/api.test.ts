@@ -13,7 +13,7 @@ afterAll(async () => {
 });
 
 const api = (path: string, init: RequestInit = {}) =>
-  fetch(new URL(path, server.url), { ...init, headers: { "content-type": "application/json", ...(init.headers ?? {}) }, signal: AbortSignal.timeout(5000) });
+  fetch(new URL(path, server.url), { ...init, headers: { "content-type": "application/json", ...server.auth, ...(init.headers ?? {}) }, signal: AbortSignal.timeout(5000) });
 
 describe("REST", () => {
   test("create, list, get, attach, delete", async () => {

@@ -115,7 +115,7 @@ describe("origin", () => {
     const port = Number(server.url.port);
     const w = new RawWs(port);
     await w.connected();
-    w.sock.write(RawWs.request(port, "/ws", origin));
+    w.sock.write(RawWs.request(port, "/ws", origin, server.token));
     await until(() => w.status !== 0 || w.ended, 5000);
     w.sock.destroy();
     return w.status;

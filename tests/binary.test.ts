@@ -20,6 +20,8 @@ const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebS
 let dir = "";
 let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">> | null = null;
 let base: URL;
+/** Authenticates this test as a non-browser client with the token from the URL line. */
+let auth: Record<string, string> = {};
 let stderrText: Promise<string> = Promise.resolve("");
 
 /** Rejects after `ms` with a message saying what was being waited for. */
@@ -41,7 +43,7 @@ async function waitForUrl(stdout: ReadableStream<Uint8Array>): Promise<URL> {
       const { done, value } = await reader.read();
       if (done) throw new Error(`bunty closed stdout before printing a URL; stdout was:\n${text}`);
       text += decoder.decode(value, { stream: true });
-      const m = text.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      const m = text.match(/http:\/\/127\.0\.0\.1:(\d+)\/(\?token=[\w-]+)?/);
       if (m) return new URL(m[0]);
     }
   })();
@@ -79,7 +81,11 @@ beforeAll(async () => {
     stderr: "pipe",
   });
   stderrText = new Response(proc.stderr).text();
-  base = await waitForUrl(proc.stdout);
+  const printed = await waitForUrl(proc.stdout);
+  const token = printed.searchParams.get("token");
+  expect(token).toBeTruthy(); // secure by default: the binary prints its token in the URL
+  auth = { authorization: `Bearer ${token}` };
+  base = new URL("/", printed);
   console.log(`start time (spawn -> URL line): ${(performance.now() - started).toFixed(0)} ms`);
 }, BUILD_TIMEOUT_MS + URL_DEADLINE_MS + 5_000);
 
@@ -115,7 +121,8 @@ test("the screen worker is embedded where server/screen.ts looks for it", async 
 });
 
 test("GET /api/health answers JSON with a status", async () => {
-  const res = await fetch(new URL(Paths.health.slice(1), base), { signal: AbortSignal.timeout(STEP_DEADLINE_MS) });
+  expect((await fetch(new URL(Paths.health.slice(1), base), { signal: AbortSignal.timeout(STEP_DEADLINE_MS) })).status).toBe(401);
+  const res = await fetch(new URL(Paths.health.slice(1), base), { headers: auth, signal: AbortSignal.timeout(STEP_DEADLINE_MS) });
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("application/json");
   const body = (await res.json()) as { status?: unknown };
@@ -125,7 +132,7 @@ test("GET /api/health answers JSON with a status", async () => {
 test("a shell session over /ws: hello, output, exit code, close 1000", async () => {
   const wsUrl = new URL(Paths.socket.slice(1), base);
   wsUrl.protocol = "ws:";
-  const ws = new BunWebSocket(wsUrl.href, { headers: { Origin: base.origin } });
+  const ws = new BunWebSocket(wsUrl.href, { headers: { Origin: base.origin, ...auth } });
   ws.binaryType = "arraybuffer";
 
   const decoder = new TextDecoder();

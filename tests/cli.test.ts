@@ -13,7 +13,7 @@ const run = (...args: string[]) => {
 describe("parseArgs", () => {
   test("defaults: loopback, port 7681, $SHELL", () => {
     const r = parseArgs([], { SHELL: "/bin/zsh" });
-    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, allowCommands: {}, command: ["/bin/zsh"] } });
+    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, allowCommands: {}, trustedProxies: [], allowOrigins: [], command: ["/bin/zsh"] } });
     expect(parseArgs([], {})).toMatchObject({ config: { command: ["/bin/sh"], port: 7681, host: "127.0.0.1" } });
   });
   test("options stop at -- or at the first non-option; the command keeps its own flags", () => {
@@ -23,12 +23,26 @@ describe("parseArgs", () => {
   test("every documented option is parsed", () => {
     const r = parseArgs(["-i", "::1", "-w", "/tmp", "-T", "vt100", "--env", "A=1", "--env", "B=x=y", "--max-sessions", "3", "--log-level", "debug",
       "--grace", "0", "--idle-timeout", "60", "--pool-size", "2", "--scrollback", "50", "--allow-command", "top=top -d 1", "--allow-any-command", "top"], {});
-    expect(r).toEqual({ kind: "run", config: {
+    expect(r).toMatchObject({ kind: "run", config: {
       port: 7681, host: "::1", cwd: "/tmp", term: "vt100", env: { A: "1", B: "x=y" }, maxSessions: 3, logLevel: "debug",
       graceS: 0, idleTimeoutS: 60, poolSize: 2, scrollback: 50, allowCommands: { top: ["top", "-d", "1"] }, allowAnyCommand: true, command: ["top"],
     } });
   });
+  test("security options are parsed; BUNTY_TOKEN is read from the environment", () => {
+    const r = parseArgs(["--token", "abcdefgh12", "-c", "u:p:w", "--auth-header", "X-User", "--trusted-proxy", "10.0.0.1", "--allow-origin", "https://a.example/x",
+      "--allow-embed", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem", "-R", "-m", "5", "-o", "--exit-no-conn", "-a", "--no-auth"], {});
+    expect(r).toMatchObject({ kind: "run", config: {
+      token: "abcdefgh12", credential: "u:p:w", authHeader: "X-User", trustedProxies: ["10.0.0.1"], allowOrigins: ["https://a.example"], allowEmbed: true,
+      tlsCert: "c.pem", tlsKey: "k.pem", tlsCa: "ca.pem", readonly: true, maxClients: 5, once: true, exitNoConn: true, urlArgs: true, noAuth: true,
+    } });
+    expect(parseArgs([], { BUNTY_TOKEN: "fromenv123" })).toMatchObject({ config: { token: "fromenv123" } });
+    expect(parseArgs(["--no-token"], {})).toMatchObject({ config: { token: null, noToken: true } });
+  });
   test.each([
+    [["--token", "short"], "at least 8"],
+    [["-c", "nopassword"], "USER:PASSWORD"],
+    [["--tls-cert", "c.pem"], "go together"],
+    [["--allow-origin", "not a url"], "--allow-origin"],
     [["--port", "65536"], "--port"],
     [["-p", "abc"], "-p"],
     [["--port"], "needs a value"],
@@ -64,7 +78,9 @@ describe("the bunty process", () => {
   test("--help lists every option and exits 0", () => {
     const r = run("--help");
     expect(r.code).toBe(0);
-    for (const flag of ["--port", "--host", "--cwd", "--term", "--env", "--max-sessions", "--grace", "--idle-timeout", "--pool-size", "--scrollback", "--allow-command", "--allow-any-command", "--log-level", "--help", "--version"]) expect(r.out).toContain(flag);
+    for (const flag of ["--port", "--host", "--cwd", "--term", "--env", "--max-sessions", "--grace", "--idle-timeout", "--pool-size", "--scrollback", "--allow-command", "--allow-any-command",
+      "--token", "--no-token", "--credential", "--auth-header", "--trusted-proxy", "--allow-origin", "--allow-embed", "--no-auth", "--tls-cert", "--tls-key", "--tls-ca",
+      "--readonly", "--max-clients", "--once", "--exit-no-conn", "--url-arg", "--log-level", "--help", "--version"]) expect(r.out).toContain(flag);
   });
   test("--version prints the version", () => {
     const r = run("--version");

@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 type Kind = (port: number) => Promise<void>;
-const req = (port: number) => RawWs.request(port);
+const req = (port: number) => RawWs.request(port, "/ws", undefined, server.token);
 
 const kinds: Record<string, Kind> = {
   async "reset during the HTTP upgrade"(port) {

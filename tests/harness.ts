@@ -33,6 +33,10 @@ export interface TestServer {
   proc: ReturnType<typeof Bun.spawn>;
   /** A random value in every child's environment: finds the server's descendants, orphans included. */
   mark: string;
+  /** The access token from the URL line (null with --no-token). */
+  token: string | null;
+  /** Headers that authenticate a non-browser client. */
+  auth: Record<string, string>;
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<number>;
   health(ms?: number): Promise<any>;
@@ -56,18 +60,23 @@ export async function startServer(opts: { args?: string[]; command?: string[]; c
   };
   void drain(proc.stdout as ReadableStream<Uint8Array>);
   void drain(proc.stderr as ReadableStream<Uint8Array>);
-  const m = await until(() => out.match(/http:\/\/127\.0\.0\.1:\d+\//), 10_000);
+  const m = await until(() => out.match(/https?:\/\/127\.0\.0\.1:\d+\/(\?token=[\w-]+)?/), 10_000);
   if (!m) {
     proc.kill("SIGKILL");
     throw new Error(`server printed no URL line:\n${out}`);
   }
-  const url = new URL(m[0]);
+  const printed = new URL(m[0]);
+  const token = printed.searchParams.get("token");
+  const url = new URL("/", printed);
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   return {
     url,
     origin: url.origin,
     pid: proc.pid,
     proc,
     mark,
+    token,
+    auth,
     output: () => out,
     async stop(signal = "SIGTERM") {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
@@ -77,7 +86,7 @@ export async function startServer(opts: { args?: string[]; command?: string[]; c
       return proc.exitCode ?? -1;
     },
     async health(ms = 2000) {
-      const r = await fetch(new URL("/api/health", url), { signal: AbortSignal.timeout(ms) });
+      const r = await fetch(new URL("/api/health", url), { headers: auth, signal: AbortSignal.timeout(ms) });
       return r.json();
     },
   };
@@ -124,7 +133,7 @@ export class TestClient {
   constructor(server: TestServer, query = "", headers: Record<string, string> = {}, readonly record = false) {
     const u = new URL(`/ws${query}`, server.url);
     u.protocol = "ws:";
-    this.ws = new WebSocket(u.href, { headers: { Origin: server.origin, ...headers } } as any);
+    this.ws = new WebSocket(u.href, { headers: { Origin: server.origin, ...server.auth, ...headers } } as any);
     this.ws.binaryType = "arraybuffer";
     this.ws.onmessage = (e) => {
       if (typeof e.data === "string") {

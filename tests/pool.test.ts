@@ -19,7 +19,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-const sessionsOf = async (s: TestServer) => (await fetch(new URL("/api/sessions", s.url))).json() as Promise<any[]>;
+const sessionsOf = async (s: TestServer) => (await fetch(new URL("/api/sessions", s.url), { headers: s.auth })).json() as Promise<any[]>;
 
 describe("detach and reattach", () => {
   test("vim survives a connection reset: same pid, the marker and vim's screen come back, :q works", async () => {
@@ -27,7 +27,7 @@ describe("detach and reattach", () => {
     const first = new RawWs(port);
     first.capture = true;
     await first.connected();
-    first.sock.write(RawWs.request(port, "/ws?cols=80&rows=24"));
+    first.sock.write(RawWs.request(port, "/ws?cols=80&rows=24", undefined, server.token));
     const hello = await until(() => (first.events.find((e) => "message" in e && e.message.type === "hello") as any)?.message, 5000);
     expect(hello.resumed).toBe("new");
     const type = (s: string) => first.sendBinary(new TextEncoder().encode(s));

@@ -33,9 +33,9 @@ export class RawWs {
     });
   }
 
-  static request(port: number, path = "/ws", origin: string | null = `http://127.0.0.1:${port}`): string {
+  static request(port: number, path = "/ws", origin: string | null = `http://127.0.0.1:${port}`, token: string | null = null): string {
     const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
-    return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${origin === null ? "" : `Origin: ${origin}\r\n`}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${origin === null ? "" : `Origin: ${origin}\r\n`}${token === null ? "" : `Authorization: Bearer ${token}\r\n`}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
   }
 
   private onData(d: Buffer) {

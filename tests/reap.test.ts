@@ -33,7 +33,7 @@ describe("reaping", () => {
   test("a foreground job that ignores HUP, TERM and INT is gone after its client resets the connection", async () => {
     const w = new RawWs(Number(server.url.port));
     await w.connected();
-    w.sock.write(RawWs.request(Number(server.url.port)));
+    w.sock.write(RawWs.request(Number(server.url.port), "/ws", undefined, server.token));
     await until(() => w.opcodes.includes(2), 5000);
     w.sendBinary(new TextEncoder().encode("trap '' HUP TERM INT; sleep 1000\r"));
     const pid = await sleeper();

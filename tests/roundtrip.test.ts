@@ -57,7 +57,7 @@ describe("round trip", () => {
     expect(health).toMatchObject({ status: "ok", sessions: 1, clients: 1 });
     expect(typeof health.uptime).toBe("number");
     expect(typeof health.eventLoopLagMs).toBe("number");
-    const list = await (await fetch(new URL("/api/sessions", server.url))).json();
+    const list = await (await fetch(new URL("/api/sessions", server.url), { headers: server.auth })).json();
     expect(list).toEqual([
       { id: c.hello()!.session, pid: c.hello()!.pid, command: ["bash", "--noprofile", "--norc", "-i"], created: expect.any(String), cols: 80, rows: 24, clients: 1, offset: expect.any(Number), lastActivity: expect.any(String) },
     ]);

@@ -29,7 +29,7 @@ test("a viewer that stops reading during `yes`: bounded memory, others unaffecte
   const slow = new RawWs(port);
   slow.capture = true;
   await slow.connected();
-  slow.sock.write(RawWs.request(port, `/ws?session=${id}&mode=view`));
+  slow.sock.write(RawWs.request(port, `/ws?session=${id}&mode=view`, undefined, server.token));
   await until(() => slow.events.some((e) => "snapshot" in e), 5000);
 
   writer.type("yes\r");

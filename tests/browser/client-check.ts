@@ -65,7 +65,7 @@ async function typeLine(p: Page, line: string): Promise<void> {
 
 const bin = process.env.BUNTY_SERVER_CMD?.split(/\s+/).filter(Boolean);
 const server = await startServer({ args: ["--log-level", "info"], bin });
-const api = async (path: string) => (await fetch(new URL(path, server.url))).json() as Promise<any>;
+const api = async (path: string) => (await fetch(new URL(path, server.url), { headers: server.auth })).json() as Promise<any>;
 const sessionInfo = (id: string) => api(`/api/sessions/${id}`);
 const profile = mkdtempSync(join(tmpdir(), "bunty-chromium-"));
 let ctx: Context | null = null;
@@ -82,10 +82,16 @@ try {
   page.on("pageerror", (e) => check("no page errors", false, e.message));
 
   // 1. type a command, see its output; the URL carries the session
-  const resp = await page.goto(server.url.href);
-  const type = resp?.headers()["content-type"] ?? "";
-  if (!type.startsWith("text/html")) throw new Error(`GET / answered ${resp?.status()} ${type}: ${(await resp?.text())?.slice(0, 100)}`);
+  // 0. without the token the page says how to sign in, and retries nothing
+  const resp0 = await page.goto(server.url.href);
+  const type = resp0?.headers()["content-type"] ?? "";
+  if (!type.startsWith("text/html")) throw new Error(`GET / answered ${resp0?.status()} ${type}: ${(await resp0?.text())?.slice(0, 100)}`);
+  check("page sends security headers", /frame-ancestors 'none'/.test(resp0?.headers()["content-security-policy"] ?? "") && resp0?.headers()["x-content-type-options"] === "nosniff");
+  check("without the token the page says it is not signed in", await waitFor(async () => /not signed in/.test((await state(page)).badge ?? ""), 5000), (await state(page)).badge ?? "");
+  // The printed address carries the token once; the page trades it for a cookie and drops it.
+  await page.goto(new URL(`/?token=${server.token}`, server.url).href);
   check("page goes live", await waitLive(page));
+  check("the token is dropped from the address bar", !page.url().includes("token="), page.url());
   await page.click("#terminal");
   await typeLine(page, "echo hello-$((6*7))");
   check("typed command shows output", await waitText(page, "hello-42"));
@@ -220,7 +226,7 @@ try {
 
   // 7b. the session is ended through the API: ended by the server, no reconnect
   const s7b = await state(page);
-  await fetch(new URL(`/api/sessions/${s7b.session}`, server.url), { method: "DELETE" });
+  await fetch(new URL(`/api/sessions/${s7b.session}`, server.url), { method: "DELETE", headers: server.auth });
   const byServer = await waitFor(async () => (await state(page)).state === "ended", 5000);
   check("session deleted through the API shows ended by the server (4003)", byServer && /^ended by the server/.test((await state(page)).badge ?? ""), `${(await state(page)).badge}`);
   await page.keyboard.press("Enter");
@@ -238,7 +244,7 @@ try {
   // A new server on the same port (the session is gone with the old one); `online` retries at once.
   await sleep(3000); // a few failed attempts: the next one is seconds away
   const wait9 = await state(page);
-  second = await startServer({ args: ["--port", server.url.port], bin });
+  second = await startServer({ args: ["--port", server.url.port, "--token", server.token!], bin }); // same token: the page's cookie stays valid
   const tOnline = Date.now();
   await page.evaluate(() => dispatchEvent(new Event("online")));
   const after = await waitFor(async () => (await state(page)).state === "ended", 5000);
