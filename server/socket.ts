@@ -159,7 +159,7 @@ export function socketRoutes(pool: Pool, auth: Auth, log: LogFn, opts: SocketOpt
         if (!s) return closeWithDeadline(raw, conn, CloseCode.sessionNotFound, `no session ${id.slice(0, 40)}`);
       } else {
         try {
-          const who = auth.check(ws.data.request, null);
+          const who = auth.check(ws.data.request, raw.remoteAddress);
           const env: Record<string, string> = who.ok && who.via === "header" && who.user ? { BUNTY_USER: who.user } : {};
           const args = opts.urlArgs ? (urlArgs(url) as string[]) : [];
           s = pool.create(attach.cols ?? Limits.defaultCols, attach.rows ?? Limits.defaultRows, args.length ? [...opts.command, ...args] : undefined, env);
