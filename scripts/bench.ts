@@ -1,18 +1,21 @@
-// bunty's benchmark: throughput against the raw PTY, keystroke echo latency, open-to-prompt,
-// memory per idle session, and start-up of the built binary. Built for a shared, noisy 2-core
+// bunty's benchmark: throughput against the raw PTY (one client, and three on one session),
+// keystroke echo latency, open-to-prompt, attach time with and without warm spares, memory per
+// idle session, a stalled viewer's catch-up, and start-up of the built binary. Built for a shared, noisy 2-core
 // machine: throughput is a ratio to a raw-PTY baseline measured in the same round, rounds are
 // interleaved, and every figure is a median or percentile. docs/benchmarks.md explains each one.
 //
-//   npm run bench                     full run (5 rounds, a couple of minutes)
+//   npm run bench                     full run (5 rounds, 2.5-6 minutes depending on load)
 //   npm run bench -- --quick          3 rounds, fewer samples
+//   npm run bench -- --only attach,catchup   a subset (names: see --help)
 //   npm run bench -- --rounds 7       more rounds
-//   npm run bench -- --bin dist/bunty run benchmarks 2-5 against an executable instead of the source
+//   npm run bench -- --bin dist/bunty run the server benchmarks against an executable instead of the source
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as L from "./bench/latency.ts";
 import * as M from "./bench/measures.ts";
+import * as S from "./bench/sessions.ts";
 import { killAllSync, startServer, stopProc, timeRun, type Server, type ServerSpec } from "./bench/procs.ts";
 import { report } from "./bench/report.ts";
 import { errorText, sleep } from "./bench/util.ts";
@@ -20,17 +23,23 @@ import { errorText, sleep } from "./bench/util.ts";
 const ROOT = resolve(import.meta.dir, "..");
 const A_CMD = "head -c 100000000 /dev/zero | tr '\\0' a";
 const SEQ_CMD = "seq 1 3000000";
+/** For three clients on one session: the sleep lets the viewers attach before output starts (not timed). */
+const A_SLEEP_CMD = `sleep 0.5; ${A_CMD}`;
+/** Viewers next to the writer in throughput3. */
+const VIEWERS = 2;
+/** Warm spares of the pooled server in the attach benchmark. */
+const POOL_SIZE = 4;
 const ECHO_CMD = ["bash", "--noprofile", "--norc", "-c", "stty raw -echo; exec cat"];
 const SHELL_CMD = ["bash", "--noprofile", "--norc", "-i"];
 /** The whole run is aborted (servers killed) after this long. */
 const TOTAL_TIMEOUT_MS = 15 * 60_000;
 
-const SECTIONS = ["throughput", "echo", "open", "memory", "startup"] as const;
+const SECTIONS = ["throughput", "throughput3", "echo", "open", "attach", "memory", "catchup", "startup"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: bun scripts/bench.ts [--quick] [--rounds N] [--bin PATH] [--only LIST]
 
-  --quick       3 rounds and fewer samples (under a minute)
+  --quick       3 rounds and fewer samples
   --rounds N    interleaved throughput rounds (default 5; 3 with --quick)
   --bin PATH    benchmark this bunty executable (or .ts entry point, run with bun)
                 instead of server/main.ts; start-up is always measured on dist/bunty
@@ -88,8 +97,8 @@ function usageError(msg: string): never {
 
 const opts = parse(process.argv.slice(2));
 const N = opts.quick
-  ? { echoWarm: 50, echo: 500, open: 15, memSessions: 100, memCycles: 1, startup: 5 }
-  : { echoWarm: 100, echo: 2000, open: 30, memSessions: 100, memCycles: 3, startup: 10 };
+  ? { echoWarm: 50, echo: 500, open: 15, attach: 15, memSessions: 100, memCycles: 1, catchup: 3, startup: 5 }
+  : { echoWarm: 100, echo: 2000, open: 30, attach: 30, memSessions: 100, memCycles: 3, catchup: 5, startup: 10 };
 
 // A HOME of our own, so no rc file or history of the machine's user is read or written.
 const home = mkdtempSync(join(tmpdir(), "bunty-bench-"));
@@ -105,20 +114,26 @@ const shellEnv = { ...env, TERM: "xterm-256color", COLORTERM: "truecolor", PS1: 
 /**
  * Options every benchmark server gets besides port and log level. The bench measures one
  * session per connection, so where the server keeps sessions alive after their last client
- * (`--grace`), that is turned off; filled in by `probeServer()`.
+ * (`--grace`), that is turned off (except for the benchmarks of sessions that outlive their
+ * clients); where it wants a token by default (`--no-token` exists), the token is turned off.
+ * Filled in by `probeServer()`.
  */
 const serverOptions: string[] = [];
 async function probeServer(): Promise<void> {
   const help = await timeRun([...opts.bin, "--help"], 15_000).catch(() => null);
   if (help?.stdout.includes("--grace")) serverOptions.push("--grace", "0");
+  // Servers that require a token by default: the bench talks to loopback only and does not measure authentication.
+  if (help?.stdout.includes("--no-token")) serverOptions.push("--no-token");
   log(`server options: --port 0 --log-level warn ${serverOptions.join(" ")}`.trimEnd());
 }
 
 const servers = new Set<Server>();
 /** Servers started by the running section, for their stderr when it fails. */
 let sectionServers: Server[] = [];
-async function server(command: string[], extra: string[] = []): Promise<Server> {
-  const spec: ServerSpec = { bin: opts.bin, options: ["--port", "0", "--log-level", "warn", ...serverOptions, ...extra], command, env, cwd: ROOT };
+/** `defaultGrace`: leave out `--grace 0`, for benchmarks of sessions that outlive their clients. */
+async function server(command: string[], extra: string[] = [], o: { defaultGrace?: boolean } = {}): Promise<Server> {
+  const common = o.defaultGrace ? serverOptions.filter((x, i, a) => x !== "--grace" && a[i - 1] !== "--grace") : serverOptions;
+  const spec: ServerSpec = { bin: opts.bin, options: ["--port", "0", "--log-level", "warn", ...common, ...extra], command, env, cwd: ROOT };
   const s = await startServer(spec);
   servers.add(s);
   sectionServers.push(s);
@@ -205,6 +220,40 @@ async function throughput(): Promise<void> {
   }
 }
 
+/** The 100 MB flood read by a writer and two viewers of one session; the slowest client against the raw PTY. */
+async function throughput3(): Promise<void> {
+  const s = await server(["sh", "-c", A_SLEEP_CMD]);
+  try {
+    log("  warm-up (not counted)");
+    await M.rawPty(A_SLEEP_CMD, { fromFirstByte: true });
+    await S.multiClientRun(s, VIEWERS);
+    const rounds: { raw: M.Run; bunty: S.MultiRun; ratio: number }[] = [];
+    results.throughput3 = { label: `100 MB of 'a', writer + ${VIEWERS} viewers`, rounds };
+    for (let r = 0; r < opts.rounds; r++) {
+      let raw: M.Run, bunty: S.MultiRun;
+      if (r % 2 === 0) {
+        raw = await M.rawPty(A_SLEEP_CMD, { fromFirstByte: true });
+        bunty = await S.multiClientRun(s, VIEWERS);
+      } else {
+        bunty = await S.multiClientRun(s, VIEWERS);
+        raw = await M.rawPty(A_SLEEP_CMD, { fromFirstByte: true });
+      }
+      for (const [i, c] of bunty.clients.entries()) {
+        const who = i === 0 ? "writer" : `viewer ${i}`;
+        if (c.bytes !== raw.bytes) notes.push(`3 clients, round ${r + 1}: the ${who} received ${c.bytes} bytes, raw PTY ${raw.bytes}`);
+        if (c.snapshots) notes.push(`3 clients, round ${r + 1}: the ${who} was skipped ahead ${c.snapshots} time(s) (snapshot messages)`);
+        if (c.role === "viewer" && c.resumed !== "log") notes.push(`3 clients, round ${r + 1}: the ${who} attached with resumed "${c.resumed}", not "log"`);
+        if (c.role === "viewer" && c.helloMs > 0) notes.push(`3 clients, round ${r + 1}: the ${who}'s hello came ${c.helloMs.toFixed(0)} ms after output had started`);
+      }
+      const ratio = bunty.mbps / raw.mbps;
+      rounds.push({ raw, bunty, ratio });
+      log(`  round ${r + 1}/${opts.rounds}: raw ${raw.mbps.toFixed(1)} MB/s, clients ${bunty.clients.map((c) => c.mbps.toFixed(1)).join(" / ")} MB/s, slowest/raw ${ratio.toFixed(3)}`);
+    }
+  } finally {
+    await stop(s);
+  }
+}
+
 async function echo(): Promise<void> {
   const s = await server(ECHO_CMD);
   try {
@@ -220,6 +269,45 @@ async function openPrompt(): Promise<void> {
     // Two sessions first so the server's first-use costs (JIT, lazy imports) are not in the samples.
     await L.openToPrompt(s, SHELL_CMD, shellEnv, 2);
     results.openToPrompt = await L.openToPrompt(s, SHELL_CMD, shellEnv, N.open);
+  } finally {
+    await stop(s);
+  }
+}
+
+/** Attach to a new session's first screen, without spares and with POOL_SIZE warm spares, alternating. */
+async function attach(): Promise<void> {
+  const plain = await server(SHELL_CMD, SHELL_OPTIONS);
+  try {
+    const pooled = await server(SHELL_CMD, [...SHELL_OPTIONS, "--pool-size", String(POOL_SIZE)]);
+    try {
+      results.attach = await S.attachTimes(plain, pooled, POOL_SIZE, N.attach, 2);
+      const a = results.attach as S.AttachResult;
+      log(`  p50 ${a.plain.screen.p50.toFixed(2)} ms without spares, ${a.pooled.screen.p50.toFixed(2)} ms with --pool-size ${POOL_SIZE}`);
+      if (a.pooled.notRefilled) notes.push(`attach: before ${a.pooled.notRefilled} pooled samples the spares were not back to ${POOL_SIZE} within 10 s`);
+      if (a.pooled.kinds.bytes) notes.push(`attach: ${a.pooled.kinds.bytes} of ${a.pooled.screen.samples} pooled samples got a binary frame first, not a snapshot (resumed: ${JSON.stringify(a.pooled.resumed)})`);
+      for (const [name, side] of [["without spares", a.plain], ["with spares", a.pooled]] as const)
+        if (side.lingering) notes.push(`attach ${name}: after ${side.lingering} samples the session was still listed 5 s after its socket closed`);
+    } finally {
+      await stop(pooled);
+    }
+  } finally {
+    await stop(plain);
+  }
+}
+
+/** A viewer that stops reading during a `yes` flood and then reads again (server with the default grace). */
+async function catchup(): Promise<void> {
+  const s = await server(SHELL_CMD, SHELL_OPTIONS, { defaultGrace: true });
+  try {
+    const samples: S.CatchupSample[] = [];
+    for (let i = 0; i < N.catchup; i++) {
+      const c = await S.catchupOnce(s);
+      samples.push(c);
+      log(`  sample ${i + 1}/${N.catchup}: ${c.ms.toFixed(0)} ms to ${c.markIn === "snapshot" ? "a snapshot showing" : "bytes with"} MARK-42; viewer read ${(c.viewerWireAfterResume / 2 ** 20).toFixed(2)} MiB after resume, session wrote ${(c.sessionBytes / 2 ** 20).toFixed(0)} MiB`);
+      if (c.markIn === "bytes-no-snapshot") notes.push(`catchup sample ${i + 1}: the viewer saw MARK-42 without any snapshot (the log still held its position)`);
+      if (c.snapshotsAfterResume > 1) notes.push(`catchup sample ${i + 1}: the viewer got ${c.snapshotsAfterResume} snapshots after resuming`);
+    }
+    results.catchup = S.catchupSummary(samples);
   } finally {
     await stop(s);
   }
@@ -292,9 +380,12 @@ const loadBefore = loadavg().map((x) => x.toFixed(2)).join(" ");
 log(`server: ${opts.binLabel}; HOME for shells: ${home}`);
 await probeServer();
 await section("throughput", throughput);
+await section("throughput3", throughput3);
 await section("echo", echo);
 await section("open", openPrompt);
+await section("attach", attach);
 await section("memory", memory);
+await section("catchup", catchup);
 await section("startup", startupBench);
 await cleanup();
 

@@ -1,7 +1,7 @@
 // A minimal bunty WebSocket client for the benchmark: opens a session, hands out the hello,
 // lets callers wait for output, closes with a deadline. Uses Bun's built-in WebSocket.
 
-import { decodeServerMessage, type ExitMessage, type HelloMessage, type ServerMessage } from "../../protocol/index.ts";
+import { decodeServerMessage, type ExitMessage, type HelloMessage, type ServerMessage, type SnapshotMessage } from "../../protocol/index.ts";
 import { deadline } from "./util.ts";
 
 /** How long a socket gets to finish its close handshake. */
@@ -15,12 +15,18 @@ export interface Conn {
   hello: Promise<{ at: number; message: HelloMessage }>;
   /** First binary frame: when, and its bytes. */
   firstOutput: Promise<{ at: number; bytes: Uint8Array }>;
+  /** First thing that draws a screen: a binary frame or a `snapshot` message, whichever comes first. */
+  firstScreen: Promise<{ at: number; kind: "bytes" | "snapshot"; text: string }>;
   exit: Promise<{ at: number; message: ExitMessage }>;
   closed: Promise<CloseEvent>;
   /** Set to receive every binary frame (after firstOutput). */
   onBytes?: (bytes: Uint8Array) => void;
-  /** Text messages other than hello/exit (errors, pongs). */
+  /** Set to receive every `snapshot` message (they are also kept in `others`). */
+  onSnapshot?: (message: SnapshotMessage, at: number) => void;
+  /** Text messages other than hello/exit (snapshots, errors, pongs). */
   others: ServerMessage[];
+  /** `snapshot` messages received so far. */
+  snapshots: number;
   close(): Promise<CloseEvent | null>;
 }
 
@@ -35,12 +41,14 @@ export function connect(url: string): Conn {
   const opened = Promise.withResolvers<number>();
   const hello = Promise.withResolvers<{ at: number; message: HelloMessage }>();
   const first = Promise.withResolvers<{ at: number; bytes: Uint8Array }>();
+  const screen = Promise.withResolvers<{ at: number; kind: "bytes" | "snapshot"; text: string }>();
   const exit = Promise.withResolvers<{ at: number; message: ExitMessage }>();
   const closed = Promise.withResolvers<CloseEvent>();
-  for (const p of [opened, hello, first, exit]) p.promise.catch(() => {}); // unobserved rejections are fine
+  for (const p of [opened, hello, first, screen, exit]) p.promise.catch(() => {}); // unobserved rejections are fine
   let gotFirst = false;
   const conn: Conn = {
-    ws, t0, opened: opened.promise, hello: hello.promise, firstOutput: first.promise, exit: exit.promise, closed: closed.promise, others: [],
+    ws, t0, opened: opened.promise, hello: hello.promise, firstOutput: first.promise, firstScreen: screen.promise, exit: exit.promise,
+    closed: closed.promise, others: [], snapshots: 0,
     async close() {
       if (ws.readyState !== WebSocket.CLOSED) {
         try {
@@ -58,6 +66,7 @@ export function connect(url: string): Conn {
       if (!gotFirst) {
         gotFirst = true;
         first.resolve({ at, bytes });
+        screen.resolve({ at, kind: "bytes", text: new TextDecoder().decode(bytes) }); // no-op after a snapshot
       }
       conn.onBytes?.(bytes);
       return;
@@ -65,11 +74,18 @@ export function connect(url: string): Conn {
     const m = decodeServerMessage(ev.data);
     if (m?.type === "hello") hello.resolve({ at, message: m });
     else if (m?.type === "exit") exit.resolve({ at, message: m });
-    else if (m) conn.others.push(m);
+    else if (m) {
+      conn.others.push(m);
+      if (m.type === "snapshot") {
+        conn.snapshots++;
+        screen.resolve({ at, kind: "snapshot", text: m.data });
+        conn.onSnapshot?.(m, at);
+      }
+    }
   };
   ws.onclose = (ev: CloseEvent) => {
     const why = new Error(`socket closed (${ev.code} ${ev.reason || "no reason"})`);
-    for (const p of [opened, hello, first, exit]) p.reject(why);
+    for (const p of [opened, hello, first, screen, exit]) p.reject(why);
     closed.resolve(ev);
   };
   return conn;

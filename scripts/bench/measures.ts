@@ -19,6 +19,8 @@ const MB = 1e6;
 
 export interface Health {
   sessions: number;
+  /** Warm spares ready (servers with --pool-size). */
+  spares?: number;
   clients: number;
   rssBytes: number;
   eventLoopLagMs: number;
@@ -86,9 +88,13 @@ export interface Run {
   lagMaxMs: number;
 }
 
-/** Baseline: the bench process reads the program's PTY itself with Bun.spawn({ terminal }). */
-export async function rawPty(cmd: string): Promise<Run> {
-  let bytes = 0, chunks = 0;
+/**
+ * Baseline: the bench process reads the program's PTY itself with Bun.spawn({ terminal }).
+ * The clock starts at the spawn, or with `fromFirstByte` at the first output byte (for commands
+ * that sleep before they write).
+ */
+export async function rawPty(cmd: string, opts: { fromFirstByte?: boolean } = {}): Promise<Run> {
+  let bytes = 0, chunks = 0, firstAt = 0;
   const cpu0 = process.cpuUsage();
   const kids0 = cpuSeconds(process.pid)!.children;
   const lag = selfLag();
@@ -99,6 +105,7 @@ export async function rawPty(cmd: string): Promise<Run> {
         cols: 80,
         rows: 24,
         data(_t, b) {
+          if (chunks === 0) firstAt = performance.now();
           bytes += b.length;
           chunks++;
         },
@@ -116,7 +123,7 @@ export async function rawPty(cmd: string): Promise<Run> {
       proc.terminal?.close();
     } catch {}
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - (opts.fromFirstByte && chunks > 0 ? firstAt : t0)) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return {
     bytes, chunks, seconds, mbps: bytes / MB / seconds,

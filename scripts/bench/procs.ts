@@ -106,7 +106,8 @@ export async function startServer(spec: ServerSpec): Promise<Server> {
   const proc = track(Bun.spawn(argv, { cwd: spec.cwd, env: spec.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
   const { promise: urlSeen, resolve } = Promise.withResolvers<string>();
   drain(proc.stdout, STDERR_TAIL_BYTES, (text) => {
-    const m = /(https?:\/\/\S+?\/)(?:\s|$)/.exec(text);
+    // The base URL only: a server may append a query (e.g. ?token=...) to the URL it prints.
+    const m = /(https?:\/\/[^\s/?#]+\/)/.exec(text);
     if (m) resolve(m[1]!);
   });
   const err = drain(proc.stderr, STDERR_TAIL_BYTES);

@@ -3,13 +3,14 @@
 
 import type * as L from "./latency.ts";
 import type * as M from "./measures.ts";
-import { fmt, median, round } from "./util.ts";
+import type * as S from "./sessions.ts";
+import { fmt, max, median, min, round } from "./util.ts";
 
 /** Targets (docs/benchmarks.md): ratio to raw PTY; ttyd's echo and open-to-prompt on this machine kind. */
 export const TARGET = { ratio: 0.95, echoP50Ms: 0.23, echoP99Ms: 1, openP50Ms: 6 } as const;
 
 export interface ReportInput {
-  /** Keyed by benchmark: throughput_<workload>, echo, openToPrompt, memory, startup, startupSource. */
+  /** Keyed by benchmark: throughput_<workload>, throughput3, echo, openToPrompt, attach, memory, catchup, startup, startupSource. */
   results: Results;
   /** Benchmark name -> error text, for those that failed. */
   errors: Record<string, string>;
@@ -45,6 +46,42 @@ function throughputSummary(results: Results, key: string) {
   };
 }
 
+type Multi = { label: string; rounds: { raw: M.Run; bunty: S.MultiRun; ratio: number }[] };
+
+function multiSummary(results: Results) {
+  const t = results.throughput3 as Multi | undefined;
+  if (!t || t.rounds.length === 0) return null;
+  const pick = (f: (x: Multi["rounds"][number]) => number) => median(t.rounds.map(f));
+  const nClients = t.rounds[0]!.bunty.clients.length;
+  const perClient = Array.from({ length: nClients }, (_, i) => ({
+    role: i === 0 ? "writer" : `viewer ${i}`,
+    mbpsP50: median(t.rounds.map((x) => x.bunty.clients[i]!.mbps)),
+    bytesMin: min(t.rounds.map((x) => x.bunty.clients[i]!.bytes)),
+    bytesMax: max(t.rounds.map((x) => x.bunty.clients[i]!.bytes)),
+    snapshots: t.rounds.reduce((a, x) => a + x.bunty.clients[i]!.snapshots, 0),
+    resumed: [...new Set(t.rounds.map((x) => x.bunty.clients[i]!.resumed))].join(","),
+  }));
+  return {
+    label: t.label,
+    rounds: t.rounds.length,
+    rawMBps: pick((x) => x.raw.mbps),
+    slowestMBps: pick((x) => x.bunty.mbps),
+    ratio: pick((x) => x.ratio),
+    ratios: t.rounds.map((x) => x.ratio),
+    rawBytes: t.rounds[0]!.raw.bytes,
+    perClient,
+    serverCpuPerRun: pick((x) => x.bunty.serverCpu),
+    clientCpuPerRun: pick((x) => x.bunty.clientCpu),
+    programCpuRaw: pick((x) => x.raw.programCpu),
+    programCpuBunty: pick((x) => x.bunty.programCpu),
+    rawCpuPerRun: pick((x) => x.raw.readerCpu),
+    lagMaxMs: pick((x) => x.bunty.lagMaxMs),
+    lagWorstMs: Math.max(...t.rounds.map((x) => x.bunty.lagMaxMs)),
+  };
+}
+
+const mib = (n: number) => `${fmt(n / 2 ** 20, n < 10 * 2 ** 20 ? 2 : 0)} MiB`;
+
 /** A failure in a table cell: the first part only; the whole text follows the table. */
 const failed = (e: string | undefined) => `FAILED: ${(e ?? "").split(" | ")[0]!.slice(0, 100)}`;
 
@@ -75,6 +112,29 @@ export function report(input: ReportInput, meta: Record<string, unknown>): Recor
       "",
     ]);
   }
+  const m3 = multiSummary(results);
+  if (m3) {
+    rows.push([
+      `Throughput, ${m3.label}`,
+      `slowest client / raw ${fmt(m3.ratio, 3)} (raw PTY ${fmt(m3.rawMBps, 1)} MB/s, slowest client ${fmt(m3.slowestMBps, 1)} MB/s)`,
+      `>= ${TARGET.ratio}: ${mark(m3.ratio >= TARGET.ratio)}`,
+    ]);
+    rows.push(["  per-round ratios", m3.ratios.map((r) => r.toFixed(3)).join(" "), ""]);
+    for (const c of m3.perClient) {
+      const all = c.bytesMin === m3.rawBytes && c.bytesMax === m3.rawBytes;
+      rows.push([
+        `  ${c.role}`,
+        `${fmt(c.mbpsP50, 1)} MB/s p50; bytes ${c.bytesMin === c.bytesMax ? c.bytesMin : `${c.bytesMin}-${c.bytesMax}`} every round; ${c.snapshots} snapshots; resumed ${c.resumed}`,
+        all ? "all bytes: ok" : "MISSED bytes",
+      ]);
+    }
+    rows.push([
+      "  CPU s per run",
+      `raw reader ${fmt(m3.rawCpuPerRun)}; server ${fmt(m3.serverCpuPerRun)} + 3 clients ${fmt(m3.clientCpuPerRun)}; program ${fmt(m3.programCpuRaw)} raw vs ${fmt(m3.programCpuBunty)} under bunty`,
+      "",
+    ]);
+    rows.push(["  server event-loop lag during a run, max", `${fmt(m3.lagMaxMs, 0)} ms p50 (worst ${fmt(m3.lagWorstMs, 0)})`, ""]);
+  } else if (errors.throughput3) rows.push(["Throughput, 3 clients on one session", failed(errors.throughput3), ""]);
   const e = results.echo as L.EchoResult | undefined;
   if (e) {
     rows.push([
@@ -94,6 +154,24 @@ export function report(input: ReportInput, meta: Record<string, unknown>): Recor
     rows.push(["  raw PTY spawn -> prompt (floor)", `p50 ${fmt(o.raw.p50)} ms, p95 ${fmt(o.raw.p95)} ms; bunty adds ${fmt(o.bunty.p50 - o.raw.p50)} ms at p50`, ""]);
     if (o.lingering) notes.push(`open-to-prompt: after ${o.lingering} samples the session was still listed 5 s after its socket closed`);
   } else if (errors.open) rows.push(["Open to first prompt byte", failed(errors.open), ""]);
+  const at = results.attach as S.AttachResult | undefined;
+  if (at) {
+    rows.push([
+      `Attach, new session, no spares (n=${at.plain.screen.samples})`,
+      `p50 ${fmt(at.plain.screen.p50)} ms, p95 ${fmt(at.plain.screen.p95)} ms, max ${fmt(at.plain.screen.max)} ms (hello p50 ${fmt(at.plain.hello.p50)} ms); first screen: ${at.plain.kinds.bytes} frames, ${at.plain.kinds.snapshot} snapshots`,
+      "",
+    ]);
+    rows.push([
+      `Attach, new session, --pool-size ${at.pooled.poolSize} (n=${at.pooled.screen.samples})`,
+      `p50 ${fmt(at.pooled.screen.p50)} ms, p95 ${fmt(at.pooled.screen.p95)} ms, max ${fmt(at.pooled.screen.max)} ms (hello p50 ${fmt(at.pooled.hello.p50)} ms); first screen: ${at.pooled.kinds.bytes} frames, ${at.pooled.kinds.snapshot} snapshots`,
+      `ttyd 4-6 ms: ${mark(at.pooled.screen.p50 <= TARGET.openP50Ms)}`,
+    ]);
+    rows.push([
+      "  gain from spares",
+      `p50 ${fmt(at.gainP50Ms)} ms faster (${fmt(at.speedupP50, 2)}x); spares back to ${at.pooled.poolSize} ${fmt(at.pooled.refill.p50, 0)} ms p50 after a close (incl. 150 ms pause)${at.pooled.notRefilled ? `, ${at.pooled.notRefilled} times NOT within 10 s` : ""}`,
+      "",
+    ]);
+  } else if (errors.attach) rows.push(["Attach with and without spares", failed(errors.attach), ""]);
   const mem = results.memory as { cycles: M.MemoryCycle[] } | undefined;
   const cycles = mem?.cycles ?? [];
   if (cycles.length) {
@@ -116,6 +194,27 @@ export function report(input: ReportInput, meta: Record<string, unknown>): Recor
     rows.push(["    server event-loop lag, max", `${fmt(c.lagOpenMs, 0)} ms opening, ${fmt(c.lagIdleMs, 0)} ms idle, ${fmt(c.lagCloseMs, 0)} ms closing all`, ""]);
   }
   if (!mem && errors.memory) rows.push(["Memory per idle session", failed(errors.memory), ""]);
+  const cu = results.catchup as S.CatchupResult | undefined;
+  if (cu) {
+    const ss = cu.samples;
+    const inSnap = ss.filter((x) => x.markIn === "snapshot").length;
+    rows.push([
+      `Stalled viewer catch-up (n=${cu.ms.samples})`,
+      `resume -> snapshot + MARK-42 p50 ${fmt(cu.ms.p50, 0)} ms, max ${fmt(cu.ms.max, 0)} ms; MARK-42 in the snapshot ${inSnap}/${ss.length}`,
+      "",
+    ]);
+    rows.push([
+      "  bytes",
+      `viewer read ${mib(cu.viewerWireAfterResumeP50)} after resume (p50; max ${mib(max(ss.map((x) => x.viewerWireAfterResume)))}), ` +
+        `of which ${mib(median(ss.map((x) => x.viewerBinaryBeforeSnapshot)))} before the snapshot; the session wrote ${mib(cu.sessionBytesP50)} (p50)`,
+      `${fmt(median(ss.map((x) => x.viewerWireAfterResume / x.sessionBytes)) * 100, 1)}% of it`,
+    ]);
+    rows.push([
+      "  writer (kept reading)",
+      `saw MARK-42 ${fmt(median(ss.map((x) => x.writerMarkMs)), 0)} ms after Ctrl-C (p50, incl. a 200 ms pause), ${ss.reduce((a, x) => a + x.writerSnapshots, 0)} snapshots in all; snapshots after resume per viewer ${ss.map((x) => x.snapshotsAfterResume).join(" ")}`,
+      "",
+    ]);
+  } else if (errors.catchup) rows.push(["Stalled viewer catch-up", failed(errors.catchup), ""]);
   const st = results.startup as (M.StartupResult & { skipped?: string }) | undefined;
   if (st?.skipped) rows.push(["Start-up, dist/bunty", `skipped: ${st.skipped}`, ""]);
   else if (st) {
@@ -128,7 +227,7 @@ export function report(input: ReportInput, meta: Record<string, unknown>): Recor
   const w1 = Math.max(...rows.map((r) => r[1].length));
   const line = "-".repeat(w0 + w1 + 30);
   console.log(`\nbunty benchmark, ${meta.date}: ${meta.cpus} cores (${meta.cpuModel}), bun ${meta.bun}, server ${meta.server}`);
-  const ran = WORKLOADS.some((w) => results[`throughput_${w.key}`]) ? `${meta.rounds} interleaved throughput rounds` : "no throughput rounds";
+  const ran = WORKLOADS.some((w) => results[`throughput_${w.key}`]) || results.throughput3 ? `${meta.rounds} interleaved throughput rounds` : "no throughput rounds";
   console.log(`${ran}${quick ? " (--quick)" : ""}; load average before ${meta.loadBefore}, after ${meta.loadAfter}; ${meta.seconds} s`);
   console.log(line);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
@@ -148,7 +247,18 @@ export function report(input: ReportInput, meta: Record<string, unknown>): Recor
   }
   const roundAll = (v: unknown): unknown =>
     typeof v === "number" ? round(v, 3) : Array.isArray(v) ? v.map(roundAll) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, roundAll(x)])) : v;
-  Object.assign(summary, roundAll({ echo: results.echo, openToPrompt: results.openToPrompt, memory: results.memory, startup: results.startup, startupSource: results.startupSource }));
+  const m3json = multiSummary(results);
+  summary.throughput3 = m3json && {
+    ...(roundAll(m3json) as object),
+    runs: (results.throughput3 as Multi).rounds.map((x) => ({
+      rawMBps: round(x.raw.mbps, 2), rawBytes: x.raw.bytes, rawSeconds: round(x.raw.seconds, 3), slowestMBps: round(x.bunty.mbps, 2), ratio: round(x.ratio, 3),
+      clients: x.bunty.clients.map((c) => roundAll(c)),
+    })),
+  };
+  Object.assign(summary, roundAll({
+    echo: results.echo, openToPrompt: results.openToPrompt, attach: results.attach, memory: results.memory, catchup: results.catchup,
+    startup: results.startup, startupSource: results.startupSource,
+  }));
   summary.targets = TARGET;
   summary.notes = notes;
   summary.errors = errors;
