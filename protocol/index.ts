@@ -87,9 +87,9 @@ export type ErrorCode =
 
 /** How the stream that follows `hello` relates to what the client had. */
 export type Resumed =
-  | "new" // a new session: output from its start (or a fresh screen snapshot for a warm spare)
+  | "new" // a session started for this connection: output from offset 0
   | "log" // exactly the bytes after the client's `offset`, from the output log
-  | "snapshot"; // a `snapshot` message follows: the client's offset was too old (or absent)
+  | "snapshot"; // a `snapshot` message follows: the client's offset was too old or absent, or it got a warm spare
 
 export interface HelloMessage {
   type: "hello";

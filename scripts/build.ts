@@ -53,7 +53,11 @@ function gitCommit(): string {
   try {
     const r = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
     const sha = r.stdout.toString().trim();
-    if (r.exitCode === 0 && /^[0-9a-f]{4,40}$/.test(sha)) return sha;
+    if (r.exitCode === 0 && /^[0-9a-f]{4,40}$/.test(sha)) {
+      // A build from uncommitted changes says so: the commit alone would claim code it does not hold.
+      const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
+      return dirty.exitCode === 0 && dirty.stdout.toString().trim() ? `${sha}-dirty` : sha;
+    }
   } catch {} // git missing: still build
   return "unknown";
 }

@@ -49,7 +49,8 @@ let server: Awaited<ReturnType<typeof startServer>>;
 try {
   server = await startServer(config, log);
 } catch (e) {
-  console.error(`bunty: cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`);
+  const msg = (e as Error).message;
+  console.error(/EADDRINUSE|EACCES|in use|listen|address/i.test(msg + String((e as { code?: string }).code)) ? `bunty: cannot listen on ${config.host}:${config.port}: ${msg}` : `bunty: cannot start: ${msg}`);
   process.exit(1);
 }
 // The one place the token is shown: the URL to open.
