@@ -279,6 +279,18 @@ describe("limits", () => {
     expect(code).toBe(0);
   });
 
+  test("--exit-no-conn: the server exits when its last client disconnects", async () => {
+    const s = await startServer({ args: ["--exit-no-conn"] });
+    const a = await TestClient.open(s);
+    const b = await TestClient.open(s);
+    a.close();
+    await Bun.sleep(500);
+    expect(s.proc.exitCode).toBeNull(); // one client left
+    b.close();
+    const code = await Promise.race([s.proc.exited, Bun.sleep(8000).then(() => "still running")]);
+    expect(code).toBe(0);
+  });
+
   test("-a: ?arg= values are appended as argv, never through a shell, within the limits", async () => {
     const s = await startServer({ args: ["-a"], command: ["printf", "[%s]\\n"] });
     try {
@@ -300,6 +312,27 @@ describe("limits", () => {
     }
   });
 });
+
+test("--tls-ca: only clients with a certificate signed by that CA get in", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunty-mtls-"));
+  const f = (n: string) => join(dir, n);
+  const ssl = (...args: string[]) => expect(Bun.spawnSync(["openssl", ...args], { timeout: 30_000, stderr: "pipe" }).exitCode).toBe(0);
+  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca", "-keyout", f("ca.key"), "-out", f("ca.pem"));
+  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", f("srv.key"), "-out", f("srv.pem"));
+  ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=client", "-keyout", f("cli.key"), "-out", f("cli.csr"));
+  ssl("x509", "-req", "-in", f("cli.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-out", f("cli.pem"));
+  const s = await startServer({ args: ["--tls-cert", f("srv.pem"), "--tls-key", f("srv.key"), "--tls-ca", f("ca.pem")] });
+  try {
+    const ca = await Bun.file(f("srv.pem")).text();
+    const url = new URL("/api/health", s.url);
+    const without = await fetch(url, { headers: s.auth, tls: { ca } } as RequestInit).then((r) => r.status, (e) => `refused: ${(e as Error).message}`);
+    expect(String(without)).toStartWith("refused");
+    const withCert = await fetch(url, { headers: s.auth, tls: { ca, cert: await Bun.file(f("cli.pem")).text(), key: await Bun.file(f("cli.key")).text() } } as RequestInit);
+    expect(withCert.status).toBe(200);
+  } finally {
+    await s.stop();
+  }
+}, 60_000);
 
 test("TLS: a session works over wss:// with a self-signed certificate", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bunty-tls-"));
