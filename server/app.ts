@@ -6,10 +6,13 @@ import { CloseCode, Limits, Paths, Query } from "../protocol/index.ts";
 import { loadAssets } from "./assets.ts";
 import { Auth } from "./auth.ts";
 import type { Config } from "./cli.ts";
+import { AppError } from "./errors.ts";
 import { httpRoutes } from "./http.ts";
 import { startLagMonitor } from "./lag.ts";
 import type { LogFn } from "./log.ts";
+import { METRICS_PATH } from "./metrics.ts";
 import { Pool } from "./pool.ts";
+import { Recordings } from "./recorder.ts";
 import { ScreenModels } from "./screen.ts";
 import { socketRoutes } from "./socket.ts";
 
@@ -56,13 +59,20 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   const assets = await loadAssets();
   const lag = startLagMonitor();
   const screen = new ScreenModels({ scrollback: config.scrollback, log });
+  const env = childEnv(config);
+  let recordings: Recordings | null = null;
+  if (config.record !== null) {
+    recordings = new Recordings({ dir: config.record, maxBytes: config.recordMaxBytes, env: { TERM: config.term, SHELL: env.SHELL ?? config.command[0]! }, log });
+    await recordings.prepare(); // a directory that cannot be made is logged; sessions run unrecorded
+  }
   let shutdown: () => Promise<void> = async () => {};
   const pool = new Pool({
-    command: config.command, cwd: config.cwd, env: childEnv(config), maxSessions: config.maxSessions,
+    command: config.command, cwd: config.cwd, env, maxSessions: config.maxSessions,
     graceMs: config.graceS * 1000, idleTimeoutMs: config.idleTimeoutS * 1000, spares: config.poolSize, screen, log,
     onEnded: () => {
       if (config.once && pool.created > 0 && pool.size === 0) void shutdown().then(() => process.exit(0));
     },
+    record: recordings ? (s) => recordings.start({ sessionId: s.id, created: s.created, cols: s.cols, rows: s.rows, command: s.command }) : undefined,
   });
   const headers = securityHeaders(config.allowEmbed);
   const tls = config.tlsCert && config.tlsKey
@@ -85,6 +95,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       const url = new URL(request.url);
       if (assets.has(url.pathname) && !auth.basic) return; // the page is public (no secrets in it) unless basic auth must prompt for it
       if (url.pathname === Paths.socket && url.searchParams.has("share")) return; // a share link: checked by the socket route
+      if (config.metricsPublic && url.pathname === METRICS_PATH) return; // --metrics-public: counts only, no secrets
       const peer = server?.requestIP(request)?.address ?? null;
       const id = auth.check(request, peer);
       if (id.ok) return;
@@ -94,10 +105,15 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
         { status: id.status, headers: { ...headers, ...(auth.basic ? { "www-authenticate": 'Basic realm="bunty", charset="UTF-8"' } : {}) } },
       );
     })
-    .onError(({ code, error }) => {
-      if (code !== "NOT_FOUND") log("http.error", { code, message: String((error as Error)?.message ?? error) }, "error");
+    .onError(({ code, error, request }) => {
+      if (code === "NOT_FOUND") return;
+      const path = new URL(request.url).pathname.slice(0, 100);
+      // Refusals (bad request, forbidden command, unknown id, too many sessions...) are warnings; only server faults are errors.
+      if (error instanceof AppError && error.httpStatus !== 500) return log("http.refused", { path, status: error.httpStatus, code: error.code, message: error.message }, "warn");
+      if (code === "VALIDATION" || code === "PARSE") return log("http.refused", { path, status: code === "PARSE" ? 400 : 422, code: code.toLowerCase() }, "warn"); // no message: it quotes the body
+      log("http.error", { path, code, message: String((error as Error)?.message ?? error) }, "error");
     })
-    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins: config.allowOrigins, policy: { allowed: config.allowCommands, any: config.allowAnyCommand } }))
+    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins: config.allowOrigins, policy: { allowed: config.allowCommands, any: config.allowAnyCommand }, recordings }))
     .use(socketRoutes(pool, auth, log, {
       allowOrigins: config.allowOrigins, readonly: config.readonly, maxClients: config.maxClients, once: config.once,
       urlArgs: config.urlArgs, command: config.command,
@@ -116,6 +132,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     stopping ??= (async () => {
       server.stop(false); // no new connections; existing sockets get their close frames below
       await pool.endAll(CloseCode.goingAway, "server shutting down");
+      await recordings?.closeAll(); // bounded: CLOSE_DEADLINE_MS
       lag.stop();
       screen.stop();
       server.stop(true);

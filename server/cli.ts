@@ -65,16 +65,28 @@ export interface Config {
   urlArgs: boolean;
   /** Minimum log level, or silent. */
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Log lines as `time level event key=value...` (text) or one JSON object per line (json). */
+  logFormat: "text" | "json";
+  /** Serve GET /metrics without authentication (for a Prometheus scraper). */
+  metricsPublic: boolean;
+  /** Directory where every session is recorded as an asciicast v2 file; null = no recording. */
+  record: string | null;
+  /** Largest recording file, in bytes; recording of that session stops there. */
+  recordMaxBytes: number;
   /** Program and arguments; default: $SHELL, else /bin/sh. */
   command: string[];
 }
 
 export const DEFAULTS = {
-  port: 7681, host: "127.0.0.1", term: "xterm-256color", maxSessions: 64, logLevel: "info",
+  port: 7681, host: "127.0.0.1", term: "xterm-256color", maxSessions: 64, logLevel: "info", logFormat: "text",
+  metricsPublic: false, record: null, recordMaxBytes: 100 * 1024 * 1024,
   graceS: 300, idleTimeoutS: 0, poolSize: 0, scrollback: 1000, allowAnyCommand: false,
   token: null, noToken: false, noAuth: false, credential: null, authHeader: null, allowEmbed: false,
   tlsCert: null, tlsKey: null, tlsCa: null, readonly: false, maxClients: 0, once: false, exitNoConn: false, urlArgs: false,
 } as const;
+/** Bounds of --record-max-bytes: room for the header and the stop marker, and at most 1 TiB. */
+export const RECORD_MIN_BYTES = 4096;
+export const RECORD_MAX_BYTES = 2 ** 40;
 /** With -a/--url-arg: at most this many `arg` parameters, each at most URL_ARG_MAX_BYTES. */
 export const URL_ARG_MAX_COUNT = 16;
 export const URL_ARG_MAX_BYTES = 256;
@@ -104,6 +116,14 @@ Options:
       --allow-any-command
                         let POST /api/sessions start any argv (dangerous; off by default)
       --log-level L     debug, info, warn, error or silent (default ${DEFAULTS.logLevel}); logs go to stderr
+      --log-format F    text or json (one object per line: time, level, event, fields;
+                        default ${DEFAULTS.logFormat})
+      --record DIR      record every session as an asciicast v2 file DIR/<time>-<session>.cast
+                        (listed at GET /recordings; play with asciinema play)
+      --record-max-bytes N
+                        largest recording file (default ${DEFAULTS.recordMaxBytes}, 100 MiB); its
+                        recording stops there with a marker event
+      --metrics-public  serve GET /metrics (Prometheus text format) without authentication
 Security (docs/security.md):
       --token T         access token (default: a random one, printed once in the URL line;
                         also BUNTY_TOKEN). Browsers trade it for an HttpOnly cookie.
@@ -129,12 +149,13 @@ Security (docs/security.md):
   -v, --version         print the version and exit
 
 On start, bunty prints one line with the URL to open (http://HOST:PORT/).
-Protocol, limits and close codes: docs/protocol.md. Exit status: 0 after SIGTERM/SIGINT,
+Protocol, limits and close codes: docs/protocol.md. Metrics, logs, recordings: docs/operations.md. Exit status: 0 after SIGTERM/SIGINT,
 2 for bad options, 1 when the server cannot start.`;
 
 export type ParseResult = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" } | { kind: "error"; message: string };
 
 const LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+const FORMATS = ["text", "json"] as const;
 
 function intIn(name: string, v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -144,6 +165,7 @@ function intIn(name: string, v: string, min: number, max: number): number {
 /** Parses argv (without the runtime and script). Options stop at `--` or the first non-option. */
 export function parseArgs(argv: string[], env: Record<string, string | undefined> = process.env): ParseResult {
   const c: Config = { ...DEFAULTS, env: {}, command: [], allowCommands: {}, trustedProxies: [], allowOrigins: [] };
+  let recordMaxGiven = false;
   try {
     let i = 0;
     for (; i < argv.length; i++) {
@@ -215,6 +237,15 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
           c.logLevel = l as Config["logLevel"];
           break;
         }
+        case "--log-format": {
+          const f = value();
+          if (!(FORMATS as readonly string[]).includes(f)) throw new Error(`--log-format must be one of ${FORMATS.join(", ")}`);
+          c.logFormat = f as Config["logFormat"];
+          break;
+        }
+        case "--metrics-public": c.metricsPublic = true; break;
+        case "--record": c.record = value(); if (!c.record) throw new Error("--record must name a directory"); break;
+        case "--record-max-bytes": c.recordMaxBytes = intIn(name, value(), RECORD_MIN_BYTES, RECORD_MAX_BYTES); recordMaxGiven = true; break;
         default: throw new Error(`unknown option ${name}`);
       }
     }
@@ -227,6 +258,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   if ((c.tlsCert === null) !== (c.tlsKey === null)) return { kind: "error", message: "--tls-cert and --tls-key go together" };
   if (c.tlsCa && !c.tlsCert) return { kind: "error", message: "--tls-ca needs --tls-cert and --tls-key" };
   if (c.noToken && c.token !== null && !env.BUNTY_TOKEN) return { kind: "error", message: "--token and --no-token contradict each other" };
+  if (recordMaxGiven && c.record === null) return { kind: "error", message: "--record-max-bytes needs --record DIR" };
   if (c.poolSize >= c.maxSessions) return { kind: "error", message: `--pool-size (${c.poolSize}) must be less than --max-sessions (${c.maxSessions})` };
   return { kind: "run", config: c };
 }

@@ -11,7 +11,9 @@ import { COMMIT, VERSION } from "./cli.ts";
 import { AppError, asAppError } from "./errors.ts";
 import type { LagMonitor } from "./lag.ts";
 import type { LogFn } from "./log.ts";
+import { collectMetrics, METRICS_CONTENT_TYPE, METRICS_PATH, renderMetrics } from "./metrics.ts";
 import type { Pool } from "./pool.ts";
+import { ASCIICAST_TYPE, type Recordings } from "./recorder.ts";
 import type { ScreenModels } from "./screen.ts";
 import { checkOrigin } from "./socket.ts";
 
@@ -48,9 +50,15 @@ export interface HttpDeps {
   secure: boolean;
   allowOrigins: string[];
   policy: CommandPolicy;
+  /** --record: the recording directory; null when recording is off. */
+  recordings: Recordings | null;
 }
 
-export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy }: HttpDeps) {
+/** Recordings of sessions (--record), served as asciicast files. */
+export const RECORDINGS_PATH = "/recordings";
+const Recording = t.Object({ name: t.String(), size: t.Integer(), created: t.String({ format: "date-time" }) });
+
+export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings }: HttpDeps) {
   const started = Date.now();
   /** Mutating routes refuse browser pages of other origins, like the WebSocket does. */
   const requireSameOrigin = (request: Request) => {
@@ -63,6 +71,10 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
     return new Response(a.body as Uint8Array<ArrayBuffer>, { headers: { "content-type": a.type, "cache-control": path === "/" ? "no-cache" : "max-age=31536000, immutable" } });
   };
   const notFound = (id: string) => new AppError("not_found", `no session ${id.slice(0, 40)}`, 404, CloseCode.sessionNotFound);
+  const recordingsOn = (): Recordings => {
+    if (!recordings) throw new AppError("not_found", "recording is off (start the server with --record DIR)", 404, CloseCode.sessionNotFound);
+    return recordings;
+  };
   const app = new Elysia({ name: "bunty.http" })
     .use(openapi({ provider: null, documentation: { info: { title: "bunty", version: VERSION, description: "Web terminal server API. The WebSocket protocol is in docs/protocol.md." } } }))
     .get(Paths.page, () => asset("/"))
@@ -79,6 +91,17 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       sessions: pool.size, spares: pool.spareCount, clients: pool.clientCount(), sessionsCreated: pool.created, authFailures: auth.failuresTotal,
       eventLoopLagMs: lag.current(), eventLoopLagMaxMs: lag.max(), rssBytes: process.memoryUsage.rss(), screen: screen.stats(),
     }), { detail: { summary: "Liveness, load and event-loop lag" } })
+    .get(METRICS_PATH, () => new Response(renderMetrics(collectMetrics({ pool, auth, lag, screen })), { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } }),
+      { detail: { summary: "Counters and gauges in the Prometheus text format 0.0.4 (docs/operations.md)" } })
+    .get(RECORDINGS_PATH, () => recordingsOn().list(), { response: { 200: t.Array(Recording), 404: ErrorBody }, detail: { summary: "Session recordings (--record), oldest first" } })
+    .get(`${RECORDINGS_PATH}/:name`, async ({ params }) => {
+      const dir = recordingsOn();
+      // Only the names we write: nothing with a path separator or a parent reference gets near the file system.
+      if (/[/\\\0]|\.\./.test(params.name)) throw new AppError("bad_name", "a recording name has no path separators or '..'", 400, CloseCode.sessionNotFound);
+      const path = await dir.find(params.name);
+      if (!path) throw new AppError("not_found", `no recording ${params.name.slice(0, 80)}`, 404, CloseCode.sessionNotFound);
+      return new Response(Bun.file(path), { headers: { "content-type": ASCIICAST_TYPE, "cache-control": "no-store" } });
+    }, { params: t.Object({ name: t.String() }), detail: { summary: "One recording, as an asciicast v2 file (application/x-asciicast)" } })
     .get(Paths.sessions, () => pool.list(), { response: t.Array(SessionInfo), detail: { summary: "Live sessions" } })
     .get(`${Paths.sessions}/:id`, ({ params }) => {
       const s = pool.get(params.id);

@@ -8,7 +8,7 @@ import { createLogger } from "./log.ts";
 import { SESSION_END_BOUND_MS } from "./session.ts";
 
 /** After SIGTERM/SIGINT the process exits by this deadline even if something hangs. */
-const SHUTDOWN_DEADLINE_MS = SESSION_END_BOUND_MS + 1500;
+const SHUTDOWN_DEADLINE_MS = SESSION_END_BOUND_MS + 1500; // covers pool.endAll's slack (500) and the recordings' CLOSE_DEADLINE_MS (500)
 
 const parsed = parseArgs(process.argv.slice(2));
 if (parsed.kind === "help") {
@@ -42,7 +42,7 @@ if (!loopbackOnly && !authenticated && !config.noAuth) {
   process.exit(2);
 }
 
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, config.logFormat);
 if (!loopbackOnly && !authenticated) log("security.no_auth", { host: config.host, message: "NO AUTHENTICATION on a non-loopback address: anyone who can reach this port gets a shell" }, "warn");
 if (config.readonly) log("security.readonly", { message: "read-only: every client is view-only (-R)" }, "warn");
 let server: Awaited<ReturnType<typeof startServer>>;

@@ -7,6 +7,7 @@ import { within } from "./deadline.ts";
 import { spawnFailed, tooManySessions } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 import { SpawnError } from "./pty.ts";
+import type { Recorder } from "./recorder.ts";
 import type { ScreenModels } from "./screen.ts";
 import { Session, SESSION_END_BOUND_MS, type SessionInfo } from "./session.ts";
 
@@ -33,6 +34,25 @@ export interface PoolOptions {
   log: LogFn;
   /** Called after any session (spares included) has ended and left the pool. */
   onEnded?(s: Session): void;
+  /** --record: a recorder for a session handed out (a new one, or a spare when it is handed out). */
+  record?(s: Session): Recorder | null;
+}
+
+/** Running totals over every session the pool ever had (for GET /metrics). Counters only grow. */
+export interface PoolTotals {
+  /** Live sessions handed out (spares not counted). */
+  sessions: number;
+  spares: number;
+  clients: number;
+  /** Sessions started (spares included) and ended, since start. */
+  created: number;
+  ended: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Clients resynchronised with a screen snapshot. */
+  resyncs: number;
+  /** Clients closed because they refused output. */
+  clientsDropped: number;
 }
 
 export class Pool {
@@ -45,6 +65,10 @@ export class Pool {
   private stopped = false;
   created = 0;
   ended = 0;
+  /** What sessions that have left the pool contributed to the totals. */
+  private readonly gone = { bytesIn: 0, bytesOut: 0, resyncs: 0, clientsDropped: 0 };
+  /** Sessions out of `sessions` early (a spare that gave way) that have not been forgotten yet. */
+  private readonly leaving = new Set<Session>();
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
@@ -72,9 +96,10 @@ export class Pool {
       const spare = this.spares.shift();
       if (spare) {
         spare.spare = false;
+        this.startRecording(spare); // before the resize: its prompt was drawn at the spare's size, then comes an "r" event
         spare.applySize(cols, rows);
         this.spareBackoffMs = 0;
-        this.opts.log("session.start", { session: spare.id, pid: spare.pid, command: spare.command, spare: true });
+        this.opts.log("session.start", { session: spare.id, pid: spare.pid, command: spare.command, cols, rows, spare: true });
         this.scheduleRefill(0);
         return spare;
       }
@@ -84,10 +109,17 @@ export class Pool {
       if (!spare) throw tooManySessions(this.opts.maxSessions);
       void spare.end(CloseCode.sessionEnded, "spare gave way");
       this.sessions.delete(spare.id);
+      this.leaving.add(spare); // still counted in the totals until forget()
     }
     const s = this.spawn(command ?? this.opts.command, cols, rows, env);
-    this.opts.log("session.start", { session: s.id, pid: s.pid, command: s.command });
+    this.opts.log("session.start", { session: s.id, pid: s.pid, command: s.command, cols, rows });
+    this.startRecording(s);
     return s;
+  }
+
+  private startRecording(s: Session): void {
+    const r = this.opts.record?.(s);
+    if (r) s.record(r);
   }
 
   private spawn(command: string[], cols: number, rows: number, env: Record<string, string> = {}): Session {
@@ -110,7 +142,12 @@ export class Pool {
 
   private forget(s: Session): void {
     this.sessions.delete(s.id);
+    this.leaving.delete(s);
     this.ended++;
+    this.gone.bytesIn += s.bytesIn;
+    this.gone.bytesOut += s.log.end;
+    this.gone.resyncs += s.resyncs;
+    this.gone.clientsDropped += s.clientsDropped;
     const i = this.spares.indexOf(s);
     if (i >= 0) {
       this.spares.splice(i, 1);
@@ -152,6 +189,20 @@ export class Pool {
     let n = 0;
     for (const s of this.sessions.values()) n += s.clientCount;
     return n;
+  }
+
+  /** Totals over live sessions and every one that has ended. */
+  totals(): PoolTotals {
+    const t = { ...this.gone };
+    let clients = 0;
+    for (const s of [...this.sessions.values(), ...this.leaving]) {
+      t.bytesIn += s.bytesIn;
+      t.bytesOut += s.log.end;
+      t.resyncs += s.resyncs;
+      t.clientsDropped += s.clientsDropped;
+      clients += s.clientCount;
+    }
+    return { sessions: this.size, spares: this.spares.length, clients, created: this.created, ended: this.ended, ...t };
   }
 
   private endIdle(): void {

@@ -125,11 +125,13 @@ function step(m: Model): void {
 }
 
 function tick(): void {
+  for (const m of models.values()) step(m);
+  updateBacklog();
+}
+
+function updateBacklog(): void {
   let backlog = 0;
-  for (const m of models.values()) {
-    step(m);
-    backlog += Math.max(0, endOf(m) - m.parsed);
-  }
+  for (const m of models.values()) backlog += Math.max(0, endOf(m) - m.parsed);
   stats[Stat.backlog] = backlog;
 }
 
@@ -168,6 +170,7 @@ function handle(msg: ToWorker): void {
       for (const k of m.marks) if ("req" in k) reply({ t: "snapshot", req: k.req, snapshot: null });
       m.term.dispose();
       models.delete(msg.h);
+      updateBacklog(); // a disposed model's backlog must not linger in the stats until the next tick
       return;
     default:
       // A programming error: let the thread die; screen.ts treats it like any other death.

@@ -8,6 +8,7 @@ import { within } from "./deadline.ts";
 import { Delivery } from "./delivery.ts";
 import { OutputLog } from "./outlog.ts";
 import { spawnPty, type Pty, type PtyExit } from "./pty.ts";
+import type { Recorder } from "./recorder.ts";
 import { endSession, REAP_BOUND_MS } from "./reap.ts";
 import type { ScreenModels } from "./screen.ts";
 
@@ -96,6 +97,12 @@ export class Session {
   exit: PtyExit | null = null;
   /** A warm spare: started ahead of demand, not yet handed to anyone; no grace timer runs. */
   spare = false;
+  /** Clients closed because they refused output (4001). */
+  clientsDropped = 0;
+  /** Where output and resizes are recorded (--record); null when not recording: one null check per chunk. */
+  private recorder: Recorder | null = null;
+  /** Snapshot resyncs of clients that have left (see `resyncs`). */
+  private resyncsOfGone = 0;
   private readonly attached = new Map<Client, Attachment>();
   private writer: Attachment | null = null;
   private readonly paused = new Set<Client>();
@@ -140,6 +147,20 @@ export class Session {
     };
   }
 
+  /** Clients resynchronised with a screen snapshot, over the session's life. */
+  get resyncs(): number {
+    let n = this.resyncsOfGone;
+    for (const a of this.attached.values()) n += a.delivery.resyncs;
+    return n;
+  }
+
+  /** Starts recording: everything the log holds so far (a spare's prompt), then every chunk, resize and the end. */
+  record(recorder: Recorder): void {
+    if (this.ending || this.recorder) return;
+    this.recorder = recorder;
+    for (const piece of this.log.readFrom(this.log.start, 64 << 10) ?? []) recorder.output(piece);
+  }
+
   /** Sessions with no clients wait this long for one (called at creation without a client, and when the last one leaves). */
   startGrace(): void {
     clearTimeout(this.graceTimer);
@@ -173,6 +194,7 @@ export class Session {
     this.attached.delete(client);
     this.paused.delete(client);
     a.delivery.close();
+    this.resyncsOfGone += a.delivery.resyncs;
     if (this.writer === a) {
       this.writer = null;
       // Typing passes to the most recently attached client that may write.
@@ -245,6 +267,7 @@ export class Session {
     this.rows = rows;
     this.pty.resize(cols, rows);
     this.opts.screen.resize(this.id, cols, rows);
+    this.recorder?.resize(cols, rows);
     this.broadcast({ type: "size", cols, rows });
   }
 
@@ -267,10 +290,12 @@ export class Session {
   private output(bytes: Uint8Array): void {
     this.lastActivity = Date.now();
     this.log.append(bytes);
+    this.recorder?.output(bytes);
     for (const a of this.attached.values()) a.delivery.push(bytes);
   }
 
   private dropped(client: Client): void {
+    this.clientsDropped++;
     this.opts.log?.("client.dropped", { session: this.id }, "warn");
     client.close(CloseCode.slowConsumer, "the connection could not take more output");
     this.detach(client);
@@ -301,6 +326,7 @@ export class Session {
     this.writer = null;
     for (const a of all) {
       a.delivery.close();
+      this.resyncsOfGone += a.delivery.resyncs;
       a.client.close(code, reason);
     }
     void this.reap(reason).finally(done);
@@ -313,11 +339,12 @@ export class Session {
       const reaped = await endSession(this.pid);
       await within(this.pty.exited, EXIT_WAIT_MS, null);
       this.opts.log?.("session.end", {
-        session: this.id, pid: this.pid, reason, exit: this.exit, reaped, reapMs: Date.now() - started,
-        duration: Date.now() - this.created.getTime(), bytesOut: this.log.end, bytesIn: this.bytesIn,
+        session: this.id, pid: this.pid, command: this.command, reason, exitCode: this.exit?.code ?? null, signal: this.exit?.signal ?? null,
+        reaped, reapMs: Date.now() - started, durationMs: Date.now() - this.created.getTime(), bytesOut: this.log.end, bytesIn: this.bytesIn,
       });
     } finally {
       this.pty.close();
+      void this.recorder?.end(); // writes the rest and closes the file, in the background
       this.opts.screen.dispose(this.id);
       this.opts.onEnded(this);
     }

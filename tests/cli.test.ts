@@ -28,6 +28,12 @@ describe("parseArgs", () => {
       graceS: 0, idleTimeoutS: 60, poolSize: 2, scrollback: 50, allowCommands: { top: ["top", "-d", "1"] }, allowAnyCommand: true, command: ["top"],
     } });
   });
+  test("operations options are parsed: log format, recording, public metrics", () => {
+    expect(parseArgs(["--log-format", "json", "--record", "/var/lib/bunty", "--record-max-bytes", "5000", "--metrics-public"], {})).toMatchObject({ kind: "run", config: {
+      logFormat: "json", record: "/var/lib/bunty", recordMaxBytes: 5000, metricsPublic: true,
+    } });
+    expect(parseArgs(["--log-format=text", "--record=rec"], {})).toMatchObject({ config: { logFormat: "text", record: "rec", recordMaxBytes: 100 * 1024 * 1024, metricsPublic: false } });
+  });
   test("security options are parsed; BUNTY_TOKEN is read from the environment", () => {
     const r = parseArgs(["--token", "abcdefgh12", "-c", "u:p:w", "--auth-header", "X-User", "--trusted-proxy", "10.0.0.1", "--allow-origin", "https://a.example/x",
       "--allow-embed", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem", "-R", "-m", "5", "-o", "--exit-no-conn", "-a", "--no-auth"], {});
@@ -56,6 +62,12 @@ describe("parseArgs", () => {
     [["--allow-command", "=x"], "NAME=COMMAND"],
     [["--allow-command", "name="], "NAME=COMMAND"],
     [["--pool-size", "5", "--max-sessions", "5"], "--pool-size"],
+    [["--log-format", "xml"], "--log-format must be one of text, json"],
+    [["--record", ""], "--record must name a directory"],
+    [["--record"], "needs a value"],
+    [["--record", "d", "--record-max-bytes", "100"], "--record-max-bytes must be an integer from 4096"],
+    [["--record", "d", "--record-max-bytes", "1e9"], "--record-max-bytes"],
+    [["--record-max-bytes", "5000"], "needs --record"],
   ])("%p is refused with a reason", (args, why) => {
     const r = parseArgs(args as string[], {});
     expect(r.kind).toBe("error");
@@ -80,7 +92,8 @@ describe("the bunty process", () => {
     expect(r.code).toBe(0);
     for (const flag of ["--port", "--host", "--cwd", "--term", "--env", "--max-sessions", "--grace", "--idle-timeout", "--pool-size", "--scrollback", "--allow-command", "--allow-any-command",
       "--token", "--no-token", "--credential", "--auth-header", "--trusted-proxy", "--allow-origin", "--allow-embed", "--no-auth", "--tls-cert", "--tls-key", "--tls-ca",
-      "--readonly", "--max-clients", "--once", "--exit-no-conn", "--url-arg", "--log-level", "--help", "--version"]) expect(r.out).toContain(flag);
+      "--readonly", "--max-clients", "--once", "--exit-no-conn", "--url-arg", "--log-level", "--log-format", "--record", "--record-max-bytes", "--metrics-public",
+      "--help", "--version"]) expect(r.out).toContain(flag);
   });
   test("--version prints the version", () => {
     const r = run("--version");

@@ -38,6 +38,8 @@ export interface TestServer {
   /** Headers that authenticate a non-browser client. */
   auth: Record<string, string>;
   output(): string;
+  /** What the server wrote to stderr alone (its log lines). */
+  stderr(): string;
   stop(signal?: NodeJS.Signals): Promise<number>;
   health(ms?: number): Promise<any>;
 }
@@ -54,12 +56,17 @@ export async function startServer(opts: { args?: string[]; command?: string[]; c
     stderr: "pipe",
   });
   let out = "";
-  const dec = new TextDecoder();
-  const drain = async (s: ReadableStream<Uint8Array>) => {
-    for await (const c of s) out += dec.decode(c, { stream: true });
+  let err = "";
+  const drain = async (s: ReadableStream<Uint8Array>, isErr: boolean) => {
+    const dec = new TextDecoder();
+    for await (const c of s) {
+      const text = dec.decode(c, { stream: true });
+      out += text;
+      if (isErr) err += text;
+    }
   };
-  void drain(proc.stdout as ReadableStream<Uint8Array>);
-  void drain(proc.stderr as ReadableStream<Uint8Array>);
+  void drain(proc.stdout as ReadableStream<Uint8Array>, false);
+  void drain(proc.stderr as ReadableStream<Uint8Array>, true);
   const m = await until(() => out.match(/https?:\/\/127\.0\.0\.1:\d+\/(\?token=[\w-]+)?/), 10_000);
   if (!m) {
     proc.kill("SIGKILL");
@@ -78,6 +85,7 @@ export async function startServer(opts: { args?: string[]; command?: string[]; c
     token,
     auth,
     output: () => out,
+    stderr: () => err,
     async stop(signal = "SIGTERM") {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const t = setTimeout(() => proc.kill("SIGKILL"), 8000);
