@@ -48,7 +48,8 @@ export class Delivery {
   behind = true;
   /** How many times this client was resynchronised with a snapshot. */
   resyncs = 0;
-  private catching = false;
+  /** The catch-up under way, if any. */
+  private inFlight: Promise<void> | null = null;
   private closed = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
 
@@ -78,7 +79,7 @@ export class Delivery {
   /** Live output, called for every chunk after it was appended to the log. */
   push(bytes: Uint8Array): void {
     if (this.behind) {
-      if (!this.catching && this.ready()) void this.catchUp();
+      if (!this.inFlight && this.ready()) void this.catchUp();
       return;
     }
     if (this.full()) {
@@ -99,10 +100,25 @@ export class Delivery {
     if (this.behind) void this.catchUp();
   }
 
-  /** The stream is over (the program exited): send whatever the log still holds for us, watermarks aside (at most the log's size). */
-  finish(): void {
-    if (this.closed || !this.behind || this.catching) return;
-    for (const piece of this.src.log.readFrom(this.sent, CATCH_UP_FRAME_BYTES) ?? []) if (!this.closed) this.send(piece);
+  /**
+   * The stream is over (the program exited): a catch-up on its way lands first, then the client
+   * gets the rest, watermarks aside (at most the log's size; a snapshot if it never had a screen).
+   * Bounded by the snapshot deadline.
+   */
+  async finish(): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+    clearTimeout(this.retry);
+    if (this.closed || !this.behind) return;
+    const log = this.src.log;
+    if (!log.has(this.sent)) {
+      const snap = await this.src.snapshot();
+      if (!snap || this.closed) return;
+      snap.offset = Math.max(snap.offset, log.start);
+      this.sink.sendText(encodeMessage({ type: "snapshot", ...snap }));
+      this.sent = snap.offset;
+      this.resyncs++;
+    }
+    for (const piece of log.readFrom(this.sent, CATCH_UP_FRAME_BYTES) ?? []) if (!this.closed) this.send(piece);
   }
 
   close(): void {
@@ -120,38 +136,38 @@ export class Delivery {
   }
 
   /** Brings the client to the present: from the log while it holds our position, else via a snapshot. */
-  async catchUp(): Promise<void> {
-    if (this.catching || this.closed || !this.behind || !this.ready()) return;
-    this.catching = true;
-    try {
-      const log = this.src.log;
-      if (!log.has(this.sent)) {
-        const snap = await this.src.snapshot();
-        if (this.closed) return;
-        if (!snap || snap.offset > log.end) {
-          this.retry = setTimeout(() => void this.catchUp(), RESYNC_RETRY_MS);
-          return;
-        }
-        // During a sustained flood the screen model can trail the log by more than the log holds.
-        // Then the snapshot is labelled with the log's start and the stream goes on from there: the
-        // bytes in between are skipped (the next redraw covers them; line output redraws at once),
-        // and the client's offset stays exact, so a later resume by offset is still lossless.
-        if (snap.offset < log.start) snap.offset = log.start;
-        this.sink.sendText(encodeMessage({ type: "snapshot", ...snap }));
-        this.sent = snap.offset;
-        if (this.acked !== null) this.acked = snap.offset;
-        this.resyncs++;
+  catchUp(): Promise<void> {
+    if (this.inFlight || this.closed || !this.behind || !this.ready()) return this.inFlight ?? Promise.resolve();
+    this.inFlight = this.bringUp().finally(() => (this.inFlight = null));
+    return this.inFlight;
+  }
+
+  private async bringUp(): Promise<void> {
+    const log = this.src.log;
+    if (!log.has(this.sent)) {
+      const snap = await this.src.snapshot();
+      if (this.closed) return;
+      if (!snap || snap.offset > log.end) {
+        this.retry = setTimeout(() => void this.catchUp(), RESYNC_RETRY_MS);
+        return;
       }
-      // One piece at a time: a client that fills up again after a few pieces costs only those copies.
-      while (!this.closed && this.sent < log.end) {
-        if (this.full()) return; // still behind: the next drain or ack continues
-        const piece = log.read(this.sent, CATCH_UP_FRAME_BYTES);
-        if (!piece) return; // overtaken by the log while sending: the next attempt takes a snapshot
-        this.send(piece);
-      }
-      this.behind = this.closed || this.sent !== log.end;
-    } finally {
-      this.catching = false;
+      // During a sustained flood the screen model can trail the log by more than the log holds.
+      // Then the snapshot is labelled with the log's start and the stream goes on from there: the
+      // bytes in between are skipped (the next redraw covers them; line output redraws at once),
+      // and the client's offset stays exact, so a later resume by offset is still lossless.
+      if (snap.offset < log.start) snap.offset = log.start;
+      this.sink.sendText(encodeMessage({ type: "snapshot", ...snap }));
+      this.sent = snap.offset;
+      if (this.acked !== null) this.acked = snap.offset;
+      this.resyncs++;
     }
+    // One piece at a time: a client that fills up again after a few pieces costs only those copies.
+    while (!this.closed && this.sent < log.end) {
+      if (this.full()) return; // still behind: the next drain or ack continues
+      const piece = log.read(this.sent, CATCH_UP_FRAME_BYTES);
+      if (!piece) return; // overtaken by the log while sending: the next attempt takes a snapshot
+      this.send(piece);
+    }
+    this.behind = this.closed || this.sent !== log.end;
   }
 }

@@ -301,10 +301,12 @@ export class Session {
     this.detach(client);
   }
 
-  private programExited(exit: PtyExit): void {
+  private async programExited(exit: PtyExit): Promise<void> {
     this.exit = exit;
     if (this.ending) return;
-    for (const a of this.attached.values()) a.delivery.finish();
+    // Every client gets the end of the output before `exit`; a snapshot still on its way lands first.
+    await within(Promise.all([...this.attached.values()].map((a) => a.delivery.finish())), SNAPSHOT_TIMEOUT_MS + 500, null);
+    if (this.ending) return;
     this.broadcast({ type: "exit", code: exit.code, signal: exit.signal });
     void this.end(CloseCode.normal, "program exited");
   }

@@ -179,3 +179,25 @@ describe("idle timeout", () => {
     }
   });
 });
+
+describe("the end of a session", () => {
+  // Regression: a client whose first screen (a snapshot) was still on its way when the program
+  // exited got neither the screen nor the last output, only `exit` (seen in 3 of 6 runs).
+  test("a client whose snapshot is on its way when the program exits still gets the final output before exit", async () => {
+    const s = await startServer({ args: ["--pool-size", "1"] });
+    try {
+      for (let i = 0; i < 5; i++) {
+        expect(await until(async () => (await s.health()).spares === 1, 5000)).toBe(true);
+        const c = new TestClient(s, "", {}, true);
+        await until(() => c.hello(), 5000);
+        c.type(`echo last-$((${i}+40)); exit 0\r`);
+        expect(await c.waitClosed(8000)).toBeTruthy();
+        expect(c.find("exit")).toEqual({ type: "exit", code: 0, signal: null });
+        const screen = (await c.screen()).join("\n");
+        expect(screen).toContain(`last-${i + 40}`);
+      }
+    } finally {
+      await s.stop();
+    }
+  }, 60_000);
+});
