@@ -2,6 +2,7 @@
 // request passes (security headers, authentication, rate limit), listen, exit conditions, shutdown.
 
 import { Elysia } from "elysia";
+import { chmod } from "node:fs/promises";
 import { CloseCode, Limits, Paths, Query } from "../protocol/index.ts";
 import { loadAssets } from "./assets.ts";
 import { Auth } from "./auth.ts";
@@ -54,6 +55,9 @@ export function securityHeaders(allowEmbed: boolean): Record<string, string> {
   };
 }
 
+/** A unix socket path given as -i /path or -i unix:/path, else null. */
+export const unixPath = (host: string) => (host.startsWith("unix:") ? host.slice(5) : host.startsWith("/") ? host : null);
+
 export async function startServer(config: Config, log: LogFn): Promise<RunningServer> {
   const auth = new Auth({ token: config.token, credential: config.credential, authHeader: config.authHeader, trustedProxies: config.trustedProxies });
   const assets = await loadAssets();
@@ -75,6 +79,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     record: recordings ? (s) => recordings.start({ sessionId: s.id, created: s.created, cols: s.cols, rows: s.rows, command: s.command }) : undefined,
   });
   const headers = securityHeaders(config.allowEmbed);
+  const base = config.basePath;
   const tls = config.tlsCert && config.tlsKey
     ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey), ...(config.tlsCa ? { ca: Bun.file(config.tlsCa), requestCert: true, rejectUnauthorized: true } : {}) }
     : undefined;
@@ -93,9 +98,13 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     .onRequest(({ request, server, set }) => {
       Object.assign(set.headers, headers);
       const url = new URL(request.url);
-      if (assets.has(url.pathname) && !auth.basic) return; // the page is public (no secrets in it) unless basic auth must prompt for it
-      if (url.pathname === Paths.socket && url.searchParams.has("share")) return; // a share link: checked by the socket route
-      if (config.metricsPublic && url.pathname === METRICS_PATH) return; // --metrics-public: counts only, no secrets
+      // Under --base-path, everything else is not ours; the base itself gets its trailing slash (relative URLs need it).
+      if (base && url.pathname === base) return Response.redirect(`${base}/${url.search}`, 308);
+      if (base && !url.pathname.startsWith(`${base}/`)) return new Response("not found", { status: 404, headers });
+      const path = url.pathname.slice(base.length);
+      if (assets.has(path) && !auth.basic) return; // the page is public (no secrets in it) unless basic auth must prompt for it
+      if (path === Paths.socket && url.searchParams.has("share")) return; // a share link: checked by the socket route
+      if (config.metricsPublic && path === METRICS_PATH) return; // --metrics-public: counts only, no secrets
       const peer = server?.requestIP(request)?.address ?? null;
       const id = auth.check(request, peer);
       if (id.ok) return;
@@ -113,18 +122,19 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       if (code === "VALIDATION" || code === "PARSE") return log("http.refused", { path, status: code === "PARSE" ? 400 : 422, code: code.toLowerCase() }, "warn"); // no message: it quotes the body
       log("http.error", { path, code, message: String((error as Error)?.message ?? error) }, "error");
     })
-    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins: config.allowOrigins, policy: { allowed: config.allowCommands, any: config.allowAnyCommand }, recordings }))
+    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins: config.allowOrigins, policy: { allowed: config.allowCommands, any: config.allowAnyCommand }, recordings, basePath: base }))
     .use(socketRoutes(pool, auth, log, {
       allowOrigins: config.allowOrigins, readonly: config.readonly, maxClients: config.maxClients, once: config.once,
-      urlArgs: config.urlArgs, command: config.command,
+      urlArgs: config.urlArgs, command: config.command, basePath: base,
       onClientGone: () => {
         if (config.exitNoConn && pool.clientCount() === 0) void shutdown().then(() => process.exit(0));
       },
     }))
-    .listen({ port: config.port, hostname: config.host });
+    .listen(unixPath(config.host) ? { unix: unixPath(config.host)! } : { port: config.port, hostname: config.host });
   const server = app.server!;
-  const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
-  const url = new URL(`${tls ? "https" : "http"}://${host}:${server.port}/`);
+  if (unixPath(config.host) && config.socketMode !== null) await chmod(unixPath(config.host)!, config.socketMode);
+  const host = unixPath(config.host) ? "localhost" : server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
+  const url = new URL(`${tls ? "https" : "http"}://${host}${unixPath(config.host) ? "" : `:${server.port}`}${base}/`);
   const openUrl = new URL(url);
   if (config.token) openUrl.searchParams.set(Query.token, config.token);
   let stopping: Promise<void> | null = null;

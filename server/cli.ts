@@ -55,6 +55,10 @@ export interface Config {
   tlsCa: string | null;
   /** Every client is view-only. */
   readonly: boolean;
+  /** Every route under this prefix ("" = none), e.g. "/term" behind a reverse proxy. */
+  basePath: string;
+  /** File mode for a unix socket (-i /path.sock), or null for the default. */
+  socketMode: number | null;
   /** Most WebSocket clients at once; 0 = no limit. */
   maxClients: number;
   /** Serve one client, exit when its session ends. */
@@ -82,7 +86,7 @@ export const DEFAULTS = {
   metricsPublic: false, record: null, recordMaxBytes: 100 * 1024 * 1024,
   graceS: 300, idleTimeoutS: 0, poolSize: 0, scrollback: 1000, allowAnyCommand: false,
   token: null, noToken: false, noAuth: false, credential: null, authHeader: null, allowEmbed: false,
-  tlsCert: null, tlsKey: null, tlsCa: null, readonly: false, maxClients: 0, once: false, exitNoConn: false, urlArgs: false,
+  tlsCert: null, tlsKey: null, tlsCa: null, readonly: false, basePath: "", socketMode: null, maxClients: 0, once: false, exitNoConn: false, urlArgs: false,
 } as const;
 /** Bounds of --record-max-bytes: room for the header and the stop marker, and at most 1 TiB. */
 export const RECORD_MIN_BYTES = 4096;
@@ -99,7 +103,10 @@ the grace period, so a reload or a dropped network reattaches to the same shell 
 
 Options:
   -p, --port N          TCP port to listen on (default ${DEFAULTS.port}; 0 picks a free port)
-  -i, --host ADDR       interface to bind (default ${DEFAULTS.host}, loopback only)
+  -i, --host ADDR       interface to bind (default ${DEFAULTS.host}, loopback only); an IPv6
+                        address (::1), or a unix socket path (/run/bunty.sock or unix:/path)
+      --socket-mode M   file mode of the unix socket, octal (e.g. 0660)
+  -b, --base-path P     serve everything under the prefix P (e.g. /term), for reverse proxies
   -w, --cwd DIR         working directory for the command (default: the current one)
   -T, --term NAME       TERM for the command (default ${DEFAULTS.term})
       --env KEY=VALUE   set an environment variable for the command (repeatable)
@@ -219,6 +226,18 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         case "--tls-key": c.tlsKey = value(); break;
         case "--tls-ca": c.tlsCa = value(); break;
         case "-R": case "--readonly": c.readonly = true; break;
+        case "-b": case "--base-path": {
+          const b = value().replace(/\/+$/, "");
+          if (b !== "" && !/^(\/[A-Za-z0-9._~-]+)+$/.test(b)) throw new Error(`${name} takes a path like /term, got ${JSON.stringify(b)}`);
+          c.basePath = b;
+          break;
+        }
+        case "--socket-mode": {
+          const m = value();
+          if (!/^0?[0-7]{3}$/.test(m)) throw new Error(`--socket-mode takes an octal mode like 0660, got ${JSON.stringify(m)}`);
+          c.socketMode = parseInt(m, 8);
+          break;
+        }
         case "-m": case "--max-clients": c.maxClients = intIn(name, value(), 0, 100_000); break;
         case "-o": case "--once": c.once = true; break;
         case "--exit-no-conn": c.exitNoConn = true; break;

@@ -50,6 +50,8 @@ export interface HttpDeps {
   secure: boolean;
   allowOrigins: string[];
   policy: CommandPolicy;
+  /** Every route lives under this prefix ("" or "/term"). */
+  basePath: string;
   /** --record: the recording directory; null when recording is off. */
   recordings: Recordings | null;
 }
@@ -58,7 +60,7 @@ export interface HttpDeps {
 export const RECORDINGS_PATH = "/recordings";
 const Recording = t.Object({ name: t.String(), size: t.Integer(), created: t.String({ format: "date-time" }) });
 
-export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings }: HttpDeps) {
+export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings, basePath }: HttpDeps) {
   const started = Date.now();
   /** Mutating routes refuse browser pages of other origins, like the WebSocket does. */
   const requireSameOrigin = (request: Request) => {
@@ -75,7 +77,7 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
     if (!recordings) throw new AppError("not_found", "recording is off (start the server with --record DIR)", 404, CloseCode.sessionNotFound);
     return recordings;
   };
-  const app = new Elysia({ name: "bunty.http" })
+  const app = new Elysia({ name: "bunty.http", prefix: basePath })
     .use(openapi({ provider: null, documentation: { info: { title: "bunty", version: VERSION, description: "Web terminal server API. The WebSocket protocol is in docs/protocol.md." } } }))
     .get(Paths.page, () => asset("/"))
     .post(Paths.auth, ({ request, set }) => {
@@ -132,7 +134,7 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       const s = pool.get(params.id);
       if (!s) throw notFound(params.id);
       const q = new URLSearchParams({ [Query.session]: s.id, [Query.mode]: "view", [Query.share]: auth.shareToken(s.id) });
-      return { path: `${Paths.page}?${q}` };
+      return { path: `${basePath}${Paths.page}?${q}` };
     }, { params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { summary: "A view-only link to one session: works without the token, for that session only" } })
     .delete(`${Paths.sessions}/:id`, async ({ params, set, request }) => {
       requireSameOrigin(request);

@@ -3,7 +3,7 @@
 import { stat } from "node:fs/promises";
 import { isLoopback, newToken } from "./auth.ts";
 import { COMMIT, parseArgs, USAGE, VERSION } from "./cli.ts";
-import { startServer } from "./app.ts";
+import { startServer, unixPath } from "./app.ts";
 import { createLogger } from "./log.ts";
 import { SESSION_END_BOUND_MS } from "./session.ts";
 
@@ -36,7 +36,8 @@ if (config.cwd) {
 if (!config.noToken && config.token === null) config.token = newToken();
 if (config.noToken) config.token = null;
 const authenticated = config.token !== null || config.credential !== null || config.authHeader !== null;
-const loopbackOnly = isLoopback(config.host) || config.host === "localhost";
+// A unix socket is reachable only through the file system, so it counts as local.
+const loopbackOnly = isLoopback(config.host) || config.host === "localhost" || unixPath(config.host) !== null;
 if (!loopbackOnly && !authenticated && !config.noAuth) {
   console.error(`bunty: refusing to serve a shell on ${config.host} without authentication: anyone who can reach it gets your shell. Drop --no-token, or add -c USER:PASS or --auth-header, or pass --no-auth if you really mean it.`);
   process.exit(2);
@@ -54,7 +55,8 @@ try {
   process.exit(1);
 }
 // The one place the token is shown: the URL to open.
-console.log(`bunty ${VERSION} serving ${JSON.stringify(config.command.join(" "))}${config.readonly ? " read-only" : ""} at ${server.openUrl.href}`);
+const where = unixPath(config.host) ? ` on unix socket ${unixPath(config.host)}, path` : "";
+console.log(`bunty ${VERSION} serving ${JSON.stringify(config.command.join(" "))}${config.readonly ? " read-only" : ""}${where} at ${server.openUrl.href}`);
 
 for (const sig of ["SIGTERM", "SIGINT"] as const) {
   process.on(sig, () => {

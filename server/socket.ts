@@ -101,6 +101,8 @@ export interface SocketOptions {
   urlArgs: boolean;
   /** The default command (url args are appended to it). */
   command: string[];
+  /** Every route lives under this prefix ("" or "/term"). */
+  basePath: string;
   onClientGone(): void;
 }
 
@@ -122,7 +124,7 @@ export function socketRoutes(pool: Pool, auth: Auth, log: LogFn, opts: SocketOpt
     log("socket.refused", { reason: why, message: reason.slice(0, 120) }, "warn");
     return status(code, reason);
   };
-  return new Elysia({ name: "bunty.socket" }).ws(Paths.socket, {
+  return new Elysia({ name: "bunty.socket", prefix: opts.basePath }).ws(Paths.socket, {
     // An array: a plain function here runs twice per upgrade (Elysia 1.4).
     beforeHandle: [
       ({ request, status, server }) => {

@@ -67,14 +67,14 @@ export async function startServer(opts: { args?: string[]; command?: string[]; c
   };
   void drain(proc.stdout as ReadableStream<Uint8Array>, false);
   void drain(proc.stderr as ReadableStream<Uint8Array>, true);
-  const m = await until(() => out.match(/https?:\/\/127\.0\.0\.1:\d+\/(\?token=[\w-]+)?/), 10_000);
+  const m = await until(() => out.match(/ at (https?:\/\/\S+)/), 10_000);
   if (!m) {
     proc.kill("SIGKILL");
     throw new Error(`server printed no URL line:\n${out}`);
   }
-  const printed = new URL(m[0]);
+  const printed = new URL(m[1]!);
   const token = printed.searchParams.get("token");
-  const url = new URL("/", printed);
+  const url = new URL(printed.pathname, printed);
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   return {
     url,
