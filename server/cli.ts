@@ -228,7 +228,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         case "-R": case "--readonly": c.readonly = true; break;
         case "-b": case "--base-path": {
           const b = value().replace(/\/+$/, "");
-          if (b !== "" && !/^(\/[A-Za-z0-9._~-]+)+$/.test(b)) throw new Error(`${name} takes a path like /term, got ${JSON.stringify(b)}`);
+          if (b !== "" && (!/^(\/[A-Za-z0-9._~-]+)+$/.test(b) || b.split("/").some((seg) => seg === "." || seg === ".."))) throw new Error(`${name} takes a path like /term, got ${JSON.stringify(b)}`);
           c.basePath = b;
           break;
         }

@@ -43,9 +43,13 @@ describe("parseArgs", () => {
     } });
     expect(parseArgs([], { BUNTY_TOKEN: "fromenv123" })).toMatchObject({ config: { token: "fromenv123" } });
     expect(parseArgs(["--no-token"], {})).toMatchObject({ config: { token: null, noToken: true } });
+    expect(parseArgs(["-b", "/term/", "--socket-mode", "0660"], {})).toMatchObject({ config: { basePath: "/term", socketMode: 0o660 } });
   });
   test.each([
     [["--token", "short"], "at least 8"],
+    [["-b", "term"], "takes a path"],
+    [["--base-path", "/a/../b"], "takes a path"],
+    [["--socket-mode", "999"], "octal"],
     [["-c", "nopassword"], "USER:PASSWORD"],
     [["--tls-cert", "c.pem"], "go together"],
     [["--allow-origin", "not a url"], "--allow-origin"],
@@ -92,7 +96,7 @@ describe("the bunty process", () => {
     expect(r.code).toBe(0);
     for (const flag of ["--port", "--host", "--cwd", "--term", "--env", "--max-sessions", "--grace", "--idle-timeout", "--pool-size", "--scrollback", "--allow-command", "--allow-any-command",
       "--token", "--no-token", "--credential", "--auth-header", "--trusted-proxy", "--allow-origin", "--allow-embed", "--no-auth", "--tls-cert", "--tls-key", "--tls-ca",
-      "--readonly", "--max-clients", "--once", "--exit-no-conn", "--url-arg", "--log-level", "--log-format", "--record", "--record-max-bytes", "--metrics-public",
+      "--readonly", "--max-clients", "--once", "--exit-no-conn", "--url-arg", "--base-path", "--socket-mode", "--log-level", "--log-format", "--record", "--record-max-bytes", "--metrics-public",
       "--help", "--version"]) expect(r.out).toContain(flag);
   });
   test("--version prints the version", () => {
