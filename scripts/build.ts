@@ -2,6 +2,7 @@
 //   bun scripts/build.ts                          dist/bunty for this machine
 //   bun scripts/build.ts --target bun-linux-arm64 dist/bunty-linux-arm64
 //   bun scripts/build.ts --all                    the four release targets
+//   bun scripts/build.ts --all --outdir /tmp/x    the same, written to /tmp/x instead of dist
 // Cross targets make Bun download that target's runtime from the npm registry once.
 
 import { statSync, mkdirSync } from "node:fs";
@@ -19,13 +20,16 @@ const ROOT_DIR = "server";
 const TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-darwin-x64", "bun-darwin-arm64"] as const;
 type Target = (typeof TARGETS)[number];
 
-const USAGE = `Usage: bun scripts/build.ts [--target ${TARGETS.join("|")}] [--all]
+const USAGE = `Usage: bun scripts/build.ts [--target ${TARGETS.join("|")}] [--all] [--outdir DIR]
 
 Without options, builds dist/bunty for this machine. With --target T, builds dist/bunty-<T without "bun-">.
---all builds every release target.`;
+--all builds every release target. --outdir DIR writes into DIR (relative to the current directory)
+instead of dist/. BUNTY_COMMIT in the environment overrides the commit the binary reports
+(for builds without .git, e.g. in Docker).`;
 
-function parse(argv: string[]): (Target | null)[] {
+function parse(argv: string[]): { targets: (Target | null)[]; outdir: string } {
   let targets: (Target | null)[] = [null]; // null: the host, named plain dist/bunty
+  let outdir = join(ROOT, "dist");
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-h" || arg === "--help") {
@@ -37,11 +41,15 @@ function parse(argv: string[]): (Target | null)[] {
       const t = arg === "--target" ? argv[++i] : arg.slice("--target=".length);
       if (!TARGETS.includes(t as Target)) usageError(`--target must be one of ${TARGETS.join(", ")}, got ${JSON.stringify(t ?? "")}`);
       targets = [t as Target];
+    } else if (arg === "--outdir" || arg.startsWith("--outdir=")) {
+      const d = arg === "--outdir" ? argv[++i] : arg.slice("--outdir=".length);
+      if (!d) usageError("--outdir needs a directory");
+      outdir = resolve(d);
     } else {
       usageError(`unknown option ${arg}`);
     }
   }
-  return targets;
+  return { targets, outdir };
 }
 
 function usageError(message: string): never {
@@ -50,6 +58,8 @@ function usageError(message: string): never {
 }
 
 function gitCommit(): string {
+  const given = process.env.BUNTY_COMMIT?.trim();
+  if (given) return given;
   try {
     const r = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
     const sha = r.stdout.toString().trim();
@@ -62,8 +72,8 @@ function gitCommit(): string {
   return "unknown";
 }
 
-async function build(target: Target | null, commit: string): Promise<boolean> {
-  const outfile = join("dist", target ? `bunty-${target.slice("bun-".length)}` : "bunty");
+async function build(target: Target | null, commit: string, outdir: string): Promise<boolean> {
+  const outfile = join(outdir, target ? `bunty-${target.slice("bun-".length)}` : "bunty"); // absolute
   const args = [
     process.execPath,
     "build",
@@ -85,19 +95,19 @@ async function build(target: Target | null, commit: string): Promise<boolean> {
     console.error(`build: ${target ?? "host"} failed (bun build exited with ${code ?? proc.signalCode})`);
     return false;
   }
-  const size = statSync(join(ROOT, outfile)).size;
+  const size = statSync(outfile).size;
   const ms = Math.round(performance.now() - started);
-  const shown = relative(process.cwd(), join(ROOT, outfile));
-  console.log(`built ${shown.startsWith("..") ? join(ROOT, outfile) : shown}  ${(size / 1e6).toFixed(1)} MB (${size} bytes) in ${ms} ms`);
+  const shown = relative(process.cwd(), outfile);
+  console.log(`built ${shown.startsWith("..") ? outfile : shown}  ${(size / 1e6).toFixed(1)} MB (${size} bytes) in ${ms} ms`);
   return true;
 }
 
-const targets = parse(process.argv.slice(2));
+const { targets, outdir } = parse(process.argv.slice(2));
 const commit = gitCommit();
-mkdirSync(join(ROOT, "dist"), { recursive: true });
+mkdirSync(outdir, { recursive: true });
 let failed = 0;
 // One at a time: cross builds download runtimes and each build holds a 100 MB binary in memory.
-for (const t of targets) if (!(await build(t, commit))) failed++;
+for (const t of targets) if (!(await build(t, commit, outdir))) failed++;
 if (failed) {
   console.error(`build: ${failed} of ${targets.length} build(s) failed`);
   process.exit(1);
