@@ -57,7 +57,7 @@ export interface HttpDeps {
 }
 
 /** Recordings of sessions (--record), served as asciicast files. */
-export const RECORDINGS_PATH = "/recordings";
+export const RECORDINGS_PATH = "/api/recordings";
 const Recording = t.Object({ name: t.String(), size: t.Integer(), created: t.String({ format: "date-time" }) });
 
 export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings, basePath }: HttpDeps) {
@@ -70,7 +70,7 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
   const asset = (path: string) => {
     const a = assets.get(path);
     if (!a) return new Response("not found", { status: 404 });
-    return new Response(a.body as Uint8Array<ArrayBuffer>, { headers: { "content-type": a.type, "cache-control": path === "/" ? "no-cache" : "max-age=31536000, immutable" } });
+    return new Response(a.body as Uint8Array<ArrayBuffer>, { headers: { "content-type": a.type, "cache-control": a.type.startsWith("text/html") ? "no-cache" : "max-age=31536000, immutable" } });
   };
   const notFound = (id: string) => new AppError("not_found", `no session ${id.slice(0, 40)}`, 404, CloseCode.sessionNotFound);
   const recordingsOn = (): Recordings => {

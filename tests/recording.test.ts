@@ -1,6 +1,6 @@
 // Session recording (--record DIR) with real shells: asciicast v2 files checked line by line and
 // replayed into a headless terminal (the screen must be the one a live client saw); the size
-// limit; recording errors never touch the session; the /recordings routes and their name checks.
+// limit; recording errors never touch the session; the /api/recordings routes and their name checks.
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -232,15 +232,15 @@ describe("--record DIR", () => {
         expect(c.find("exit")).toMatchObject({ code: 0 });
       }
       expect((await s.health()).status).toBe("ok");
-      expect((await get(s, "/recordings")).status).toBe(200);
-      expect(await (await get(s, "/recordings")).json()).toEqual([]);
+      expect((await get(s, "/api/recordings")).status).toBe(200);
+      expect(await (await get(s, "/api/recordings")).json()).toEqual([]);
     } finally {
       await s.stop();
     }
   });
 });
 
-describe("GET /recordings", () => {
+describe("GET /api/recordings", () => {
   test("lists and serves our files, behind authentication; refuses other names", async () => {
     const dir = tempDir();
     const s = await startServer({ args: ["--record", dir, "--log-level", "debug"] });
@@ -252,29 +252,29 @@ describe("GET /recordings", () => {
       const { name, text } = await recordingOf(s, dir, id);
       writeFileSync(join(dir, "notes.txt"), "not a recording"); // other files in the directory are not served
 
-      expect((await get(s, "/recordings", {})).status).toBe(401);
-      expect((await get(s, `/recordings/${name}`, {})).status).toBe(401);
-      const list = await (await get(s, "/recordings")).json();
+      expect((await get(s, "/api/recordings", {})).status).toBe(401);
+      expect((await get(s, `/api/recordings/${name}`, {})).status).toBe(401);
+      const list = await (await get(s, "/api/recordings")).json();
       expect(list).toEqual([{ name, size: Buffer.byteLength(text), created: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) }]);
       expect(Math.abs(Date.parse(list[0].created) - Date.now())).toBeLessThan(60_000);
 
-      const r = await get(s, `/recordings/${name}`);
+      const r = await get(s, `/api/recordings/${name}`);
       expect(r.status).toBe(200);
       expect(r.headers.get("content-type")).toBe("application/x-asciicast");
       expect(await r.text()).toBe(text);
 
       // Names with a separator or a parent reference: 400, sent as they are (no client-side normalisation).
       for (const bad of ["..%2F..%2Fetc%2Fpasswd", "%2e%2e", "..", "..%5C..%5Cetc%5Cpasswd", `..%2F${name}`, "%2Fetc%2Fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "a%00.cast"]) {
-        const r = await rawGet(s, `/recordings/${bad}`);
+        const r = await rawGet(s, `/api/recordings/${bad}`);
         expect([bad, r.status]).toEqual([bad, 400]);
         expect(r.text).not.toContain("root:x:0:0");
       }
-      for (const path of ["/recordings/../../../../etc/passwd", "/recordings/%2e%2e/%2e%2e/etc/passwd"]) {
+      for (const path of ["/api/recordings/../../../../etc/passwd", "/api/recordings/%2e%2e/%2e%2e/etc/passwd"]) {
         const r = await rawGet(s, path);
         expect([path, r.status === 400 || r.status === 404]).toEqual([path, true]);
         expect(r.text).not.toContain("root:x:0:0");
       }
-      for (const missing of ["notes.txt", "x.cast", recordingName(new Date(0), "nosuchsession")]) expect((await get(s, `/recordings/${missing}`)).status).toBe(404);
+      for (const missing of ["notes.txt", "x.cast", recordingName(new Date(0), "nosuchsession")]) expect((await get(s, `/api/recordings/${missing}`)).status).toBe(404);
     } finally {
       await s.stop();
     }
@@ -283,10 +283,10 @@ describe("GET /recordings", () => {
   test("without --record the routes answer 404", async () => {
     const s = await startServer();
     try {
-      const r = await get(s, "/recordings");
+      const r = await get(s, "/api/recordings");
       expect(r.status).toBe(404);
       expect(await r.json()).toMatchObject({ error: "not_found" });
-      expect((await get(s, "/recordings/20260101T000000Z-abc.cast")).status).toBe(404);
+      expect((await get(s, "/api/recordings/20260101T000000Z-abc.cast")).status).toBe(404);
     } finally {
       await s.stop();
     }
