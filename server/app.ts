@@ -12,6 +12,7 @@ import { httpRoutes } from "./http.ts";
 import { startLagMonitor } from "./lag.ts";
 import type { LogFn } from "./log.ts";
 import { METRICS_PATH } from "./metrics.ts";
+import { ENV_NAMES } from "./options.ts";
 import { Pool } from "./pool.ts";
 import { Recordings } from "./recorder.ts";
 import { ScreenModels } from "./screen.ts";
@@ -21,8 +22,8 @@ import { socketRoutes } from "./socket.ts";
 const SOCKET_BACKPRESSURE_LIMIT_BYTES = 16 << 20;
 /** A socket silent this long is closed; Bun pings idle sockets first, so live browsers never hit it. */
 const SOCKET_IDLE_TIMEOUT_S = 60;
-/** Environment variables of the server that programs never see. */
-const PRIVATE_ENV = ["BUNTY_TOKEN"];
+/** Environment variables of the server that programs never see: its own settings (BUNTY_TOKEN, and BUNTY_PORT... which a bunty inside would take as its own). */
+const PRIVATE_ENV = ENV_NAMES;
 
 export interface RunningServer {
   url: URL;
@@ -31,6 +32,8 @@ export interface RunningServer {
   pool: Pool;
   /** Closes clients (1001), ends every session, stops listening. Bounded. */
   shutdown(): Promise<void>;
+  /** SIGHUP: applies the options marked `reload` in options.ts (except the log's, which main.ts owns); ignores every other field. Live sessions stay. */
+  update(config: Config): void;
 }
 
 /** The environment every program gets: the server's own (minus secrets), then TERM/COLORTERM, then --env. */
@@ -78,6 +81,17 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     },
     record: recordings ? (s) => recordings.start({ sessionId: s.id, created: s.created, cols: s.cols, rows: s.rows, command: s.command }) : undefined,
   });
+  // What update() may change, read by the routes on every request: one object or array each, changed in place.
+  const live = { metricsPublic: config.metricsPublic };
+  const allowOrigins = [...config.allowOrigins];
+  const policy = { allowed: config.allowCommands, any: config.allowAnyCommand };
+  const socketOpts = {
+    allowOrigins, readonly: config.readonly, maxClients: config.maxClients, once: config.once,
+    urlArgs: config.urlArgs, command: config.command, basePath: config.basePath,
+    onClientGone: () => {
+      if (config.exitNoConn && pool.clientCount() === 0) void shutdown().then(() => process.exit(0));
+    },
+  };
   const headers = securityHeaders(config.allowEmbed);
   const base = config.basePath;
   const tls = config.tlsCert && config.tlsKey
@@ -104,7 +118,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       const path = url.pathname.slice(base.length);
       if (assets.has(path) && !auth.basic) return; // the page is public (no secrets in it) unless basic auth must prompt for it
       if (path === Paths.socket && url.searchParams.has("share")) return; // a share link: checked by the socket route
-      if (config.metricsPublic && path === METRICS_PATH) return; // --metrics-public: counts only, no secrets
+      if (live.metricsPublic && path === METRICS_PATH) return; // --metrics-public: counts only, no secrets
       const peer = server?.requestIP(request)?.address ?? null;
       const id = auth.check(request, peer);
       if (id.ok) return;
@@ -122,14 +136,8 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       if (code === "VALIDATION" || code === "PARSE") return log("http.refused", { path, status: code === "PARSE" ? 400 : 422, code: code.toLowerCase() }, "warn"); // no message: it quotes the body
       log("http.error", { path, code, message: String((error as Error)?.message ?? error) }, "error");
     })
-    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins: config.allowOrigins, policy: { allowed: config.allowCommands, any: config.allowAnyCommand }, recordings, basePath: base }))
-    .use(socketRoutes(pool, auth, log, {
-      allowOrigins: config.allowOrigins, readonly: config.readonly, maxClients: config.maxClients, once: config.once,
-      urlArgs: config.urlArgs, command: config.command, basePath: base,
-      onClientGone: () => {
-        if (config.exitNoConn && pool.clientCount() === 0) void shutdown().then(() => process.exit(0));
-      },
-    }))
+    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins, policy, recordings, basePath: base }))
+    .use(socketRoutes(pool, auth, log, socketOpts))
     .listen(unixPath(config.host) ? { unix: unixPath(config.host)! } : { port: config.port, hostname: config.host });
   const server = app.server!;
   if (unixPath(config.host) && config.socketMode !== null) await chmod(unixPath(config.host)!, config.socketMode);
@@ -149,5 +157,12 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     })();
     return stopping;
   };
-  return { url, openUrl, pool, shutdown: () => shutdown() };
+  const update = (next: Config) => {
+    pool.configure({ maxSessions: next.maxSessions, graceMs: next.graceS * 1000, idleTimeoutMs: next.idleTimeoutS * 1000, spares: next.poolSize });
+    Object.assign(socketOpts, { readonly: next.readonly, maxClients: next.maxClients });
+    allowOrigins.splice(0, allowOrigins.length, ...next.allowOrigins);
+    Object.assign(policy, { allowed: next.allowCommands, any: next.allowAnyCommand });
+    live.metricsPublic = next.metricsPublic;
+  };
+  return { url, openUrl, pool, shutdown: () => shutdown(), update };
 }

@@ -1,16 +1,19 @@
-// Entry point: parse flags, start the server, print the URL line, handle signals.
+// Entry point: parse flags (and the config file, and BUNTY_* variables), start the server, print
+// the URL line, handle signals: SIGTERM/SIGINT stop it, SIGHUP rereads the config file.
 
 import { stat } from "node:fs/promises";
 import { isLoopback, newToken } from "./auth.ts";
 import { COMMIT, parseArgs, USAGE, VERSION } from "./cli.ts";
+import { changes, printable, reloaded } from "./config.ts";
 import { startServer, unixPath } from "./app.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type LogFn } from "./log.ts";
 import { SESSION_END_BOUND_MS } from "./session.ts";
 
 /** After SIGTERM/SIGINT the process exits by this deadline even if something hangs. */
 const SHUTDOWN_DEADLINE_MS = SESSION_END_BOUND_MS + 1500; // covers pool.endAll's slack (500) and the recordings' CLOSE_DEADLINE_MS (500)
 
-const parsed = parseArgs(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const parsed = parseArgs(argv);
 if (parsed.kind === "help") {
   console.log(USAGE);
   process.exit(0);
@@ -20,10 +23,10 @@ if (parsed.kind === "version") {
   process.exit(0);
 }
 if (parsed.kind === "error") {
-  console.error(`bunty: ${parsed.message}\n\n${USAGE}`);
+  console.error(`bunty: ${parsed.message}${parsed.usage === false ? "" : `\n\n${USAGE}`}`);
   process.exit(2);
 }
-const config = parsed.config;
+let config = parsed.config;
 if (config.cwd) {
   const st = await stat(config.cwd).catch(() => null);
   if (!st?.isDirectory()) {
@@ -33,17 +36,25 @@ if (config.cwd) {
 }
 
 // Secure by default: a token unless told otherwise, and no unauthenticated listener beyond loopback.
-if (!config.noToken && config.token === null) config.token = newToken();
-if (config.noToken) config.token = null;
-const authenticated = config.token !== null || config.credential !== null || config.authHeader !== null;
+const authenticated = !config.noToken || config.credential !== null || config.authHeader !== null;
 // A unix socket is reachable only through the file system, so it counts as local.
 const loopbackOnly = isLoopback(config.host) || config.host === "localhost" || unixPath(config.host) !== null;
 if (!loopbackOnly && !authenticated && !config.noAuth) {
   console.error(`bunty: refusing to serve a shell on ${config.host} without authentication: anyone who can reach it gets your shell. Drop --no-token, or add -c USER:PASS or --auth-header, or pass --no-auth if you really mean it.`);
   process.exit(2);
 }
+// After every check a start makes, so --print-config also says whether the settings would start.
+if (parsed.kind === "print") {
+  console.log(printable(config));
+  process.exit(0);
+}
+const generatedToken = !config.noToken && config.token === null;
+if (generatedToken) config.token = newToken();
+if (config.noToken) config.token = null;
 
-const log = createLogger(config.logLevel, config.logFormat);
+// Through a variable, so that SIGHUP can change the level and format of every later line.
+let logTo = createLogger(config.logLevel, config.logFormat);
+const log: LogFn = (event, fields, level) => logTo(event, fields, level);
 if (!loopbackOnly && !authenticated) log("security.no_auth", { host: config.host, message: "NO AUTHENTICATION on a non-loopback address: anyone who can reach this port gets a shell" }, "warn");
 if (config.readonly) log("security.readonly", { message: "read-only: every client is view-only (-R)" }, "warn");
 let server: Awaited<ReturnType<typeof startServer>>;
@@ -64,4 +75,28 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
     setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
     server.shutdown().then(() => process.exit(0));
   });
+}
+
+/**
+ * SIGHUP (only with a config file; without one it ends the process, as by default): rereads the
+ * file, with the same flags and environment, and applies the options marked `reload` in
+ * options.ts. A file that does not parse or check is logged and the running settings are kept;
+ * other changed options are logged as needing a restart. Live sessions are never touched.
+ */
+function reload(file: string): void {
+  const r = parseArgs(argv);
+  if (r.kind !== "run") return log("config.reload_failed", { file, message: r.kind === "error" ? r.message : r.kind }, "error");
+  const next = r.config;
+  if (generatedToken && next.token === null && !next.noToken) next.token = config.token; // still none given: keep the one made at start
+  const { applied, ignored } = changes(config, next);
+  if (ignored.length) log("config.ignored", { file, options: ignored, message: "these options change only with a restart" }, "warn");
+  config = reloaded(config, next);
+  if (applied.includes("log-level") || applied.includes("log-format")) logTo = createLogger(config.logLevel, config.logFormat);
+  server.update(config);
+  log("config.reload", { file, applied });
+  if (applied.includes("readonly") && config.readonly) log("security.readonly", { message: "read-only: every client that connects from now on is view-only (-R)" }, "warn");
+}
+if (config.configFile !== undefined) {
+  const file = config.configFile;
+  process.on("SIGHUP", () => reload(file));
 }

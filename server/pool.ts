@@ -59,7 +59,7 @@ export class Pool {
   private readonly sessions = new Map<string, Session>();
   private readonly spares: Session[] = [];
   private readonly opts: PoolOptions;
-  private readonly sweep: ReturnType<typeof setInterval> | undefined;
+  private sweep: ReturnType<typeof setInterval> | undefined;
   private refillTimer: ReturnType<typeof setTimeout> | undefined;
   private spareBackoffMs = 0;
   private stopped = false;
@@ -72,11 +72,31 @@ export class Pool {
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
-    if (opts.idleTimeoutMs > 0) {
+    this.configure(opts);
+  }
+
+  /**
+   * Sets the limits (at start, and on SIGHUP). Live sessions stay: a lower maximum refuses new
+   * ones only, a smaller pool ends the extra spares, a new grace applies from the next time a
+   * session loses its last client, a new idle timeout at the next sweep.
+   */
+  configure(o: Pick<PoolOptions, "maxSessions" | "graceMs" | "idleTimeoutMs" | "spares">): void {
+    Object.assign(this.opts, { maxSessions: o.maxSessions, graceMs: o.graceMs, idleTimeoutMs: o.idleTimeoutMs, spares: o.spares });
+    clearInterval(this.sweep);
+    this.sweep = undefined;
+    if (o.idleTimeoutMs > 0 && !this.stopped) {
       this.sweep = setInterval(() => this.endIdle(), IDLE_SWEEP_MS);
       this.sweep.unref();
     }
+    while (this.spares.length > o.spares) this.dropSpare(this.spares.pop()!, "pool size lowered");
     this.scheduleRefill(0);
+  }
+
+  /** Ends a spare that is no longer wanted; it stays counted in the totals until forget(). */
+  private dropSpare(spare: Session, reason: string): void {
+    void spare.end(CloseCode.sessionEnded, reason);
+    this.sessions.delete(spare.id);
+    this.leaving.add(spare);
   }
 
   /** Live sessions handed to clients (spares not counted). */
@@ -107,9 +127,7 @@ export class Pool {
     if (this.sessions.size >= this.opts.maxSessions) {
       const spare = this.spares.pop(); // a spare gives way to a real session
       if (!spare) throw tooManySessions(this.opts.maxSessions);
-      void spare.end(CloseCode.sessionEnded, "spare gave way");
-      this.sessions.delete(spare.id);
-      this.leaving.add(spare); // still counted in the totals until forget()
+      this.dropSpare(spare, "spare gave way");
     }
     const s = this.spawn(command ?? this.opts.command, cols, rows, env);
     this.opts.log("session.start", { session: s.id, pid: s.pid, command: s.command, cols, rows });
@@ -125,10 +143,11 @@ export class Pool {
   private spawn(command: string[], cols: number, rows: number, env: Record<string, string> = {}): Session {
     const id = randomBytes(9).toString("base64url");
     let s: Session;
+    const opts = this.opts;
     try {
       s = new Session({
-        id, command, cwd: this.opts.cwd, env: { ...this.opts.env, ...env, BUNTY_SESSION: id }, cols, rows,
-        screen: this.opts.screen, graceMs: this.opts.graceMs, log: this.opts.log,
+        id, command, cwd: opts.cwd, env: { ...opts.env, ...env, BUNTY_SESSION: id }, cols, rows,
+        screen: opts.screen, get graceMs() { return opts.graceMs; }, log: opts.log, // read when the grace starts: SIGHUP may change it
         onEnded: (x) => this.forget(x),
       });
     } catch (e) {

@@ -2,7 +2,8 @@
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { DEFAULTS, parseArgs } from "../server/cli.ts";
+import { DEFAULTS, parseArgs, USAGE } from "../server/cli.ts";
+import { ENV_NAMES, OPTIONS } from "../server/options.ts";
 import { BUN, ROOT } from "./harness.ts";
 
 const run = (...args: string[]) => {
@@ -76,6 +77,32 @@ describe("parseArgs", () => {
     const r = parseArgs(args as string[], {});
     expect(r.kind).toBe("error");
     if (r.kind === "error") expect(r.message).toContain(why);
+  });
+});
+
+describe("one option table for flags, variables and --help", () => {
+  test("every flag of the table is in --help, and every variable name is unique", () => {
+    for (const o of OPTIONS) if (!o.noFlag) expect(USAGE).toContain(`${o.short ? `-${o.short}, ` : ""}--${o.name}`);
+    expect(new Set(ENV_NAMES).size).toBe(ENV_NAMES.length);
+    expect(ENV_NAMES).toContain("BUNTY_TOKEN");
+    expect(ENV_NAMES).toContain("BUNTY_MAX_SESSIONS");
+  });
+  test("BUNTY_* variables set options; flags win; other BUNTY_ names are ignored", () => {
+    const env = { BUNTY_PORT: "8080", BUNTY_HOST: "::1", BUNTY_MAX_SESSIONS: "9", BUNTY_LOG_LEVEL: "warn", BUNTY_READONLY: "1", BUNTY_TRUSTED_PROXY: "10.0.0.1,10.0.0.2", BUNTY_USER: "x", BUNTY_SESSION: "y" };
+    expect(parseArgs([], env)).toMatchObject({ kind: "run", config: { port: 8080, host: "::1", maxSessions: 9, logLevel: "warn", readonly: true, trustedProxies: ["10.0.0.1", "10.0.0.2"] } });
+    expect(parseArgs(["-p", "9", "--log-level", "debug", "--readonly=false"], env)).toMatchObject({ config: { port: 9, maxSessions: 9, logLevel: "debug", readonly: false } });
+    expect(parseArgs([], { BUNTY_PORT: "" })).toMatchObject({ config: { port: 7681 } }); // empty = unset
+    expect(parseArgs([], { BUNTY_PORT: "x" })).toEqual({ kind: "error", message: 'BUNTY_PORT must be an integer from 0 to 65535, got "x"', usage: false });
+  });
+  test("--token and --no-token: the higher source wins, the same source is a contradiction", () => {
+    expect(parseArgs(["--no-token"], { BUNTY_TOKEN: "fromenv123" })).toMatchObject({ config: { token: null, noToken: true } });
+    expect(parseArgs(["--token", "fromflag12"], { BUNTY_NO_TOKEN: "true" })).toMatchObject({ config: { token: "fromflag12", noToken: false } });
+    expect(parseArgs(["--token", "fromflag12", "--no-token"], {})).toEqual({ kind: "error", message: "--token and --no-token contradict each other" });
+  });
+  test("switches take an optional =true/=false; --print-config asks for the settings", () => {
+    expect(parseArgs(["--once=true", "--allow-embed=no"], {})).toMatchObject({ config: { once: true, allowEmbed: false } });
+    expect(parseArgs(["--once=maybe"], {})).toMatchObject({ kind: "error", message: '--once must be true or false, got "maybe"' });
+    expect(parseArgs(["--print-config", "-p", "1"], {})).toMatchObject({ kind: "print", config: { port: 1 } });
   });
 });
 

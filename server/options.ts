@@ -1,0 +1,188 @@
+// The option table: every option once, with its flag, type, default, help text and validation.
+// It drives the command line and --help (cli.ts), config files and BUNTY_* environment
+// variables (config.ts), what SIGHUP reloads, and the option list in docs/operations.md.
+
+import type { Config } from "./cli.ts";
+
+/** Bounds of --record-max-bytes: room for the header and the stop marker, and at most 1 TiB. */
+export const RECORD_MIN_BYTES = 4096;
+export const RECORD_MAX_BYTES = 2 ** 40;
+/** With -a/--url-arg: at most this many `arg` parameters, each at most URL_ARG_MAX_BYTES. */
+export const URL_ARG_MAX_COUNT = 16;
+export const URL_ARG_MAX_BYTES = 256;
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export const LOG_FORMATS = ["text", "json"] as const;
+
+/**
+ * How values are given and combined. Text values (flags, environment variables, strings in a
+ * file) go through `parse`. In a file: int = integer, bool = true/false, list = array of
+ * strings, map = table, argv = array of strings. Lists and maps add up across sources.
+ */
+export type OptionType = "int" | "string" | "bool" | "list" | "map" | "argv";
+/** Flags that are not settings: they make bunty do something else, or say where the settings are. */
+export type Action = "help" | "version" | "printConfig";
+
+export interface OptionSpec {
+  key: keyof Config | Action;
+  /** The long flag without its dashes, and the key in a config file (kebab-case). */
+  name: string;
+  short?: string;
+  /** The value's placeholder in --help; none for switches. */
+  arg?: string;
+  type: OptionType;
+  default: unknown;
+  /** One paragraph for --help and the docs; `{default}` is replaced by the default. */
+  help: string;
+  section: "options" | "security" | "other";
+  /** Checks and converts one text value; a map option returns [key, value]. Throws Error(reason); `label` names the flag or variable. */
+  parse?(text: string, label: string): unknown;
+  /** A map option's entry from a file table, when its value need not be text; returns [key, value]. */
+  entry?(key: string, value: unknown, label: string): [string, unknown];
+  /** Applied by SIGHUP to a running server; every other option needs a restart. */
+  reload?: true;
+  /** Shown as "***" by --print-config. */
+  secret?: true;
+  /** Not read from a config file / from a BUNTY_* variable / not a flag. */
+  noFile?: true;
+  noEnv?: true;
+  noFlag?: true;
+}
+
+export function intIn(name: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+const int = (min: number, max: number) => ({ type: "int" as const, parse: (v: string, label: string) => intIn(label, v, min, max) });
+const oneOf = (values: readonly string[]) => (v: string, label: string) => {
+  if (!values.includes(v)) throw new Error(`${label} must be one of ${values.join(", ")}`);
+  return v;
+};
+const nonEmpty = (what: string) => (v: string, label: string) => {
+  if (!v) throw new Error(`${label} must ${what}`);
+  return v;
+};
+const NAME_RE = /^[\w.-]{1,64}$/;
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: "port", name: "port", short: "p", arg: "N", ...int(0, 65535), default: 7681, section: "options", help: "TCP port to listen on (default {default}; 0 picks a free port)" },
+  { key: "host", name: "host", short: "i", arg: "ADDR", type: "string", default: "127.0.0.1", section: "options", parse: nonEmpty("not be empty"),
+    help: "interface to bind (default {default}, loopback only); an IPv6 address (::1), or a unix socket path (/run/bunty.sock or unix:/path)" },
+  { key: "socketMode", name: "socket-mode", arg: "M", type: "string", default: null, section: "options", help: "file mode of the unix socket, octal (e.g. 0660)",
+    parse: (m) => {
+      if (!/^0?[0-7]{3}$/.test(m)) throw new Error(`--socket-mode takes an octal mode like 0660, got ${JSON.stringify(m)}`);
+      return parseInt(m, 8);
+    } },
+  { key: "basePath", name: "base-path", short: "b", arg: "P", type: "string", default: "", section: "options", help: "serve everything under the prefix P (e.g. /term), for reverse proxies",
+    parse: (v, label) => {
+      const b = v.replace(/\/+$/, "");
+      if (b !== "" && (!/^(\/[A-Za-z0-9._~-]+)+$/.test(b) || b.split("/").some((seg) => seg === "." || seg === ".."))) throw new Error(`${label} takes a path like /term, got ${JSON.stringify(b)}`);
+      return b;
+    } },
+  { key: "cwd", name: "cwd", short: "w", arg: "DIR", type: "string", default: undefined, section: "options", help: "working directory for the command (default: the current one)" },
+  { key: "term", name: "term", short: "T", arg: "NAME", type: "string", default: "xterm-256color", section: "options", help: "TERM for the command (default {default})",
+    parse: (v, label) => {
+      if (!/^[\w.+-]{1,64}$/.test(v)) throw new Error(`${label} must be a terminal name like xterm-256color`);
+      return v;
+    } },
+  { key: "env", name: "env", arg: "KEY=VALUE", type: "map", default: {}, section: "options", noEnv: true, help: "set an environment variable for the command (repeatable)",
+    parse: (kv) => {
+      const k = kv.slice(0, Math.max(0, kv.indexOf("=")));
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`--env takes KEY=VALUE, got ${JSON.stringify(kv)}`);
+      return [k, kv.slice(k.length + 1)];
+    },
+    entry: (k, v, label) => {
+      if (typeof v !== "string") throw new Error(`${label}.${k} must be a string`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`${label} has a bad variable name ${JSON.stringify(k)}`);
+      return [k, v];
+    } },
+  { key: "maxSessions", name: "max-sessions", arg: "N", ...int(1, 100_000), default: 64, section: "options", reload: true, help: "most sessions alive at once (default {default}); more are refused" },
+  { key: "graceS", name: "grace", arg: "S", ...int(0, 7 * 86400), default: 300, section: "options", reload: true,
+    help: "seconds a session without clients lives on (default {default}); 0 ends a session with its last client (the ttyd behaviour)" },
+  { key: "idleTimeoutS", name: "idle-timeout", arg: "S", ...int(0, 30 * 86400), default: 0, section: "options", reload: true, help: "end sessions with no input or output for S seconds (default 0: never)" },
+  { key: "poolSize", name: "pool-size", arg: "N", ...int(0, 1000), default: 0, section: "options", reload: true,
+    help: "keep N warm spares of the default command started, so a new tab gets a prompt without waiting for the shell (default {default})" },
+  { key: "scrollback", name: "scrollback", arg: "N", ...int(0, 100_000), default: 1000, section: "options", help: "lines of scrollback restored on reattach (default {default})" },
+  { key: "allowCommands", name: "allow-command", arg: "NAME=CMD [ARGS]", type: "map", default: {}, section: "options", reload: true, noEnv: true,
+    help: "let POST /api/sessions start CMD by NAME (repeatable; split on spaces, no shell; in a file: NAME = \"CMD ARGS\" or NAME = [argv])",
+    parse: (v) => {
+      const eqAt = v.indexOf("=");
+      const argv = v.slice(eqAt + 1).split(/\s+/).filter(Boolean);
+      if (eqAt < 1 || !NAME_RE.test(v.slice(0, eqAt)) || argv.length === 0) throw new Error(`--allow-command takes NAME=COMMAND [ARGS], got ${JSON.stringify(v)}`);
+      return [v.slice(0, eqAt), argv];
+    },
+    entry: (k, v, label) => {
+      if (!NAME_RE.test(k)) throw new Error(`${label} has a bad command name ${JSON.stringify(k)}`);
+      const argv = typeof v === "string" ? v.split(/\s+/).filter(Boolean) : v;
+      if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== "string")) throw new Error(`${label}.${k} must be a command: a non-empty string or array of strings`);
+      return [k, argv];
+    } },
+  { key: "allowAnyCommand", name: "allow-any-command", type: "bool", default: false, section: "options", reload: true, help: "let POST /api/sessions start any argv (dangerous; off by default)" },
+  { key: "logLevel", name: "log-level", arg: "L", type: "string", default: "info", section: "options", reload: true, parse: oneOf(LOG_LEVELS),
+    help: `${LOG_LEVELS.slice(0, -1).join(", ")} or silent (default {default}); logs go to stderr` },
+  { key: "logFormat", name: "log-format", arg: "F", type: "string", default: "text", section: "options", reload: true, parse: oneOf(LOG_FORMATS),
+    help: "text or json (one object per line: time, level, event, fields; default {default})" },
+  { key: "record", name: "record", arg: "DIR", type: "string", default: null, section: "options", parse: nonEmpty("name a directory"),
+    help: "record every session as an asciicast v2 file DIR/<time>-<session>.cast (listed at GET /recordings; play with asciinema play)" },
+  { key: "recordMaxBytes", name: "record-max-bytes", arg: "N", ...int(RECORD_MIN_BYTES, RECORD_MAX_BYTES), default: 100 * 1024 * 1024, section: "options",
+    help: "largest recording file (default {default}, 100 MiB); its recording stops there with a marker event" },
+  { key: "metricsPublic", name: "metrics-public", type: "bool", default: false, section: "options", reload: true, help: "serve GET /metrics (Prometheus text format) without authentication" },
+  { key: "configFile", name: "config", arg: "FILE", type: "string", default: undefined, section: "options", noFile: true, parse: nonEmpty("name a file"),
+    help: "read options from a .toml or .json file (keys are the long option names: port = 8080); flags and BUNTY_* variables override it; SIGHUP rereads it" },
+  { key: "printConfig", name: "print-config", type: "bool", default: false, section: "options", noFile: true, noEnv: true,
+    help: "print the effective options as JSON (secrets as \"***\") and exit" },
+  { key: "command", name: "command", type: "argv", default: [], section: "options", noFlag: true, noEnv: true,
+    help: "the program and its arguments (given after the options on the command line; default: $SHELL, else /bin/sh)" },
+
+  { key: "token", name: "token", arg: "T", type: "string", default: null, section: "security", secret: true,
+    help: "access token (default: a random one, printed once in the URL line). Browsers trade it for an HttpOnly cookie.",
+    parse: (v, label) => {
+      if (v.length < 8) throw new Error(`${label} must be at least 8 characters`);
+      return v;
+    } },
+  { key: "noToken", name: "no-token", type: "bool", default: false, section: "security", help: "no token (for loopback use, or with -c / --auth-header)" },
+  { key: "credential", name: "credential", short: "c", arg: "U:P", type: "string", default: null, section: "security", secret: true, help: "HTTP basic authentication",
+    parse: (v, label) => {
+      if (!/^[^:]+:.+$/.test(v)) throw new Error(`${label} takes USER:PASSWORD`);
+      return v;
+    } },
+  { key: "authHeader", name: "auth-header", arg: "H", type: "string", default: null, section: "security",
+    help: "trust this header, set by a reverse proxy, as the user's name; only from loopback peers or --trusted-proxy addresses; the child gets BUNTY_USER",
+    parse: (v, label) => {
+      if (!/^[A-Za-z0-9-]{1,64}$/.test(v)) throw new Error(`${label} takes a header name`);
+      return v;
+    } },
+  { key: "trustedProxies", name: "trusted-proxy", arg: "A", type: "list", default: [], section: "security", help: "peer address allowed to set --auth-header (repeatable)" },
+  { key: "allowOrigins", name: "allow-origin", arg: "O", type: "list", default: [], section: "security", reload: true,
+    help: "also accept WebSockets and API calls from this Origin (repeatable)",
+    parse: (o, label) => {
+      try {
+        return new URL(o).origin;
+      } catch {
+        throw new Error(`${label} takes an origin like https://example.com, got ${JSON.stringify(o)}`);
+      }
+    } },
+  { key: "allowEmbed", name: "allow-embed", type: "bool", default: false, section: "security", help: "let other sites show the page in a frame (default: refused)" },
+  { key: "noAuth", name: "no-auth", type: "bool", default: false, section: "security", help: "allow a non-loopback --host with no authentication (dangerous)" },
+  { key: "tlsCert", name: "tls-cert", arg: "FILE", type: "string", default: null, section: "security", help: "serve HTTPS and WSS with this certificate (with --tls-key)" },
+  { key: "tlsKey", name: "tls-key", arg: "FILE", type: "string", default: null, section: "security", help: "the private key of --tls-cert" },
+  { key: "tlsCa", name: "tls-ca", arg: "FILE", type: "string", default: null, section: "security", help: "require client certificates signed by this CA" },
+  { key: "readonly", name: "readonly", short: "R", type: "bool", default: false, section: "security", reload: true, help: "every client is view-only" },
+  { key: "maxClients", name: "max-clients", short: "m", arg: "N", ...int(0, 100_000), default: 0, section: "security", reload: true, help: "most WebSocket clients at once (default 0: no limit)" },
+  { key: "once", name: "once", short: "o", type: "bool", default: false, section: "security", help: "serve one client, exit when its session ends" },
+  { key: "exitNoConn", name: "exit-no-conn", type: "bool", default: false, section: "security", help: "exit when the last client disconnects" },
+  { key: "urlArgs", name: "url-arg", short: "a", type: "bool", default: false, section: "security",
+    help: `let ?arg=X URL parameters add arguments to new sessions' command (appended as argv, never through a shell; at most ${URL_ARG_MAX_COUNT}, ${URL_ARG_MAX_BYTES} bytes each)` },
+
+  { key: "help", name: "help", short: "h", type: "bool", default: false, section: "other", noFile: true, noEnv: true, help: "print this help and exit" },
+  { key: "version", name: "version", short: "v", type: "bool", default: false, section: "other", noFile: true, noEnv: true, help: "print the version and exit" },
+];
+
+const ACTIONS: readonly string[] = ["help", "version", "printConfig"] satisfies Action[];
+/** The options that are settings (in Config), not actions. */
+export const SETTINGS = OPTIONS.filter((o) => !ACTIONS.includes(o.key)) as (OptionSpec & { key: keyof Config })[];
+/** The environment variable of an option: BUNTY_ and the long name in upper snake case (--max-sessions: BUNTY_MAX_SESSIONS); null for none. */
+export const envName = (o: OptionSpec): string | null => (o.noEnv ? null : `BUNTY_${o.name.toUpperCase().replaceAll("-", "_")}`);
+export const ENV_NAMES: readonly string[] = OPTIONS.flatMap((o) => envName(o) ?? []);
+export const helpText = (o: OptionSpec): string => o.help.replaceAll("{default}", String(o.default));
+/** Every setting at its built-in default (fresh arrays and objects). */
+export const defaults = (): Config => Object.fromEntries(SETTINGS.map((o) => [o.key, structuredClone(o.default)])) as unknown as Config;
