@@ -52,7 +52,8 @@ try {
 
   // /recordings: the recording is listed and plays back to the same text.
   await page.goto(new URL("recordings", server.url).href);
-  const rec = page.locator("tbody#rows tr button", { hasText: "play" }).first();
+  // The row of the session made above (names are <time>-<session id>.cast).
+  const rec = page.locator("tbody#rows tr", { hasText: c.hello()!.session }).locator("button", { hasText: "play" });
   const listed = await rec.waitFor({ timeout: 5000 }).then(() => true, () => false);
   check("the recordings page lists recordings", listed);
   if (listed) {
