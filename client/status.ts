@@ -1,6 +1,8 @@
-// The page's state as tests and devtools see it (`window.bunty`), and the status badge showing it.
+// Owner: client (browser page). The page's state as tests and devtools see it (`window.bunty`), and the status badge showing it.
 
 import { CloseCode, Query, type ExitMessage, type Resumed } from "../protocol/index.ts";
+import { DEFAULT_OPTIONS, type PageOptions } from "./options.ts";
+import type { Renderer } from "./renderer.ts";
 
 export type State = "connecting" | "live" | "reconnecting" | "ended";
 
@@ -16,6 +18,14 @@ export interface Bunty {
   /** Snapshots received (at attach, or after falling behind). */
   snapshots: number;
   socket: WebSocket | null;
+  /** The renderer drawing the terminal: "webgl", or "dom" (no WebGL2, or its context was lost). */
+  renderer: Renderer;
+  /** xterm's screen reader mode (?screenReader=true, Ctrl+Shift+A toggles). */
+  screenReader: boolean;
+  /** The display options in effect (defaults plus the valid ones from the URL query). */
+  options: PageOptions;
+  /** Whether the touch toolbar is shown (coarse pointer). */
+  toolbar: boolean;
 }
 
 const NOTICE_MS = 2000;
@@ -30,6 +40,10 @@ export const bunty: Bunty = {
   resumed: null,
   snapshots: 0,
   socket: null,
+  renderer: "dom",
+  screenReader: false,
+  options: { ...DEFAULT_OPTIONS },
+  toolbar: false,
 };
 
 /** Details the badge shows besides `bunty`. */

@@ -1,41 +1,40 @@
-// The xterm.js terminal, its sizing, and the output stream into it with offset accounting and
-// acks (flow control from the browser: the server only sends more once we have parsed it).
+// Owner: client (browser page). The xterm.js terminal (built from the URL's display options), its sizing, and the
+// output stream into it with offset accounting and acks (flow control from the browser: the
+// server only sends more once we have parsed it).
 
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
-import { Limits, type SnapshotMessage } from "../protocol/index.ts";
+import { Limits, Query, type SnapshotMessage } from "../protocol/index.ts";
+import { parseOptions } from "./options.ts";
+import { THEMES } from "./themes.ts";
 
 /** Ack after this much more output was parsed (and whenever xterm's write queue empties). */
 const ACK_EVERY_BYTES = 64 << 10;
 
+/** The display options from the URL query (?fontSize=16&theme=light...); main.ts logs the warnings. */
+export const parsedOptions = parseOptions(location.search, Object.values(Query));
+const opts = parsedOptions.options;
+const theme = THEMES[opts.theme];
+
 export const term = new Terminal({
-  fontFamily: '"DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace',
-  fontSize: 14,
-  cursorBlink: true,
-  scrollback: 5000,
-  theme: {
-    background: "#1a1b26",
-    foreground: "#c0caf5",
-    cursor: "#c0caf5",
-    selectionBackground: "#33467c",
-    black: "#15161e",
-    red: "#f7768e",
-    green: "#9ece6a",
-    yellow: "#e0af68",
-    blue: "#7aa2f7",
-    magenta: "#bb9af7",
-    cyan: "#7dcfff",
-    white: "#a9b1d6",
-    brightBlack: "#414868",
-    brightRed: "#f7768e",
-    brightGreen: "#9ece6a",
-    brightYellow: "#e0af68",
-    brightBlue: "#7aa2f7",
-    brightMagenta: "#bb9af7",
-    brightCyan: "#7dcfff",
-    brightWhite: "#c0caf5",
-  },
+  fontFamily: opts.fontFamily,
+  fontSize: opts.fontSize,
+  cursorStyle: opts.cursorStyle,
+  cursorBlink: opts.cursorBlink,
+  scrollback: opts.scrollback,
+  screenReaderMode: opts.screenReader,
+  theme: theme.colors,
+  minimumContrastRatio: theme.minimumContrastRatio,
+  // Right-click means copy (with a selection) or paste (keys.ts), on every platform.
+  rightClickSelectsWord: false,
+  // term.unicode (Unicode 11 widths) and decorations (search highlights) are "proposed" API.
+  allowProposedApi: true,
 });
+// The page around the terminal takes the theme's colours (padding, scrollbar, search box).
+const root = document.documentElement.style;
+root.setProperty("--bg", theme.colors.background!);
+root.setProperty("--fg", theme.colors.foreground!);
+root.colorScheme = theme.scheme;
 const fit = new FitAddon();
 term.loadAddon(fit);
 export const container = document.getElementById("terminal")!;

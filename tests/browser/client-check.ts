@@ -8,60 +8,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, until } from "../harness.ts";
-
-// The subset of playwright-core used here.
-interface Page {
-  goto(url: string): Promise<{ status(): number; headers(): Record<string, string>; text(): Promise<string> } | null>;
-  reload(): Promise<unknown>;
-  url(): string;
-  click(selector: string): Promise<void>;
-  close(): Promise<void>;
-  setViewportSize(size: { width: number; height: number }): Promise<void>;
-  evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R>;
-  keyboard: { type(text: string): Promise<void>; press(key: string): Promise<void> };
-  on(event: "pageerror", fn: (e: Error) => void): void;
-}
-interface Context {
-  newPage(): Promise<Page>;
-  close(): Promise<void>;
-}
-interface Chromium {
-  launchPersistentContext(dir: string, o: { executablePath: string; headless: boolean; args: string[]; viewport: { width: number; height: number } }): Promise<Context>;
-}
-
-async function loadPlaywright(): Promise<Chromium> {
-  return ((await import("playwright-core")) as unknown as { chromium: Chromium }).chromium;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const results: { name: string; ok: boolean; detail: string }[] = [];
-function check(name: string, ok: boolean, detail = ""): void {
-  results.push({ name, ok, detail });
-  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? ` — ${detail}` : ""}`);
-}
-const count = (text: string, needle: string) => text.split(needle).length - 1;
-
-// ---- page helpers ----
-const screenText = (p: Page) =>
-  p.evaluate(() => {
-    const b = window.term.buffer.active;
-    const lines: string[] = [];
-    for (let i = 0; i < b.length; i++) lines.push(b.getLine(i)?.translateToString(true) ?? "");
-    return lines.join("\n");
-  });
-const cursorLine = (p: Page) => p.evaluate(() => {
-  const b = window.term.buffer.active;
-  return b.getLine(b.baseY + b.cursorY)?.translateToString(true) ?? "";
-});
-const state = (p: Page) => p.evaluate(() => ({ ...window.bunty, socket: undefined, badge: document.getElementById("status")!.textContent, cols: window.term.cols, rows: window.term.rows }));
-const waitFor = async (what: () => Promise<boolean>, ms = 10_000) => until(async () => what().catch(() => false), ms, 20);
-const waitLive = (p: Page, ms = 10_000) => waitFor(async () => (await state(p)).state === "live", ms);
-const waitText = (p: Page, needle: string, ms = 10_000) => waitFor(async () => (await screenText(p)).includes(needle), ms);
-async function typeLine(p: Page, line: string): Promise<void> {
-  await p.keyboard.type(line);
-  await p.keyboard.press("Enter");
-}
+import { startServer } from "../harness.ts";
+import { checkFeatures } from "./features.ts";
+import { CHROMIUM, CHROMIUM_ARGS, check, count, cursorLine, loadPlaywright, metrics, results, screenText, screenshots, shoot, sleep, state, typeLine, waitFor, waitLive, waitText, type Context } from "./helpers.ts";
 
 const bin = process.env.BUNTY_SERVER_CMD?.split(/\s+/).filter(Boolean);
 const server = await startServer({ args: ["--log-level", "info"], bin });
@@ -73,9 +22,9 @@ let second: Awaited<ReturnType<typeof startServer>> | null = null;
 try {
   const chromium = await loadPlaywright();
   ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: CHROMIUM_ARGS,
     viewport: { width: 1000, height: 700 },
   });
   const page = await ctx.newPage();
@@ -158,6 +107,7 @@ try {
   const prompt = await waitFor(async () => /^\$ ?$/.test(await cursorLine(page)), 15_000);
   const ctrlCMs = Date.now() - tC;
   check("prompt back after Ctrl-C during yes", prompt, `${ctrlCMs} ms from Ctrl-C to prompt; ${(atCtrlC.offset / 1e6).toFixed(1)} MB of output by then`);
+  metrics["Ctrl-C to prompt after 3 s of yes"] = `${ctrlCMs} ms (${(atCtrlC.offset / 1e6).toFixed(1)} MB of output by then)`;
   await typeLine(page, "echo after-yes-$((3*3))");
   check("shell answers after yes", await waitText(page, "after-yes-9"));
   await sleep(300);
@@ -165,6 +115,10 @@ try {
   const info4 = await sessionInfo(s1.session!);
   check("offset exact after yes", s4.offset === info4.offset, `client ${s4.offset}, server ${info4.offset}, snapshots ${s4.snapshots}`);
   check("still live and the writer after yes", s4.state === "live" && s4.writer === true);
+  await shoot(page, "live");
+
+  // 4b. the terminal's features: renderer, URL options, search, clipboard, screen reader, touch toolbar
+  await checkFeatures(ctx, chromium, server);
 
   // 5. a view-only page: same output, typing does nothing
   const viewer = await ctx.newPage();
@@ -216,6 +170,7 @@ try {
   const ended = await waitFor(async () => (await state(page)).state === "ended", 5000);
   const s7 = await state(page);
   check("exit shows ended", ended && s7.badge === "ended (exit code 0)", `${s7.badge}`);
+  await shoot(page, "ended");
   check("ended session is dropped from the URL", !page.url().includes("session="), page.url());
   check("viewer of the ended session shows ended too", await waitFor(async () => (await state(viewer)).state === "ended", 3000));
   await page.keyboard.press("Enter");
@@ -258,6 +213,8 @@ try {
   rmSync(profile, { recursive: true, force: true });
 }
 const failed = results.filter((r) => !r.ok);
+for (const [k, v] of Object.entries(metrics)) console.log(`metric: ${k}: ${v}`);
+for (const path of screenshots) console.log(`screenshot: ${path}`);
 console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
 if (failed.length) console.log(`server output:\n${server.output().slice(-4000)}`);
 process.exit(failed.length ? 1 : 0);
