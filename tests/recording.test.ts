@@ -112,7 +112,7 @@ describe("--record DIR", () => {
       const { header, events } = parseCast(text);
       expect(header).toMatchObject({ version: 2, width: 100, height: 30, env: { TERM: "xterm-256color", SHELL: "/bin/bash" } });
       expect(header.title).toContain(id);
-      expect(events.length).toBeGreaterThan(1);
+      expect(events.length).toBeGreaterThan(0); // how many chunks the PTY made of it depends on timing
       expect(events.every((e) => e[1] === "o")).toBe(true);
       // Every byte the client got is in the recording, in order.
       expect(events.map((e) => e[2]).join("")).toBe(new TextDecoder().decode(c.recordedBytes()));
