@@ -21,6 +21,13 @@ export const SOCKET_LOW_BYTES = 64 << 10;
 export const UNACKED_HIGH_BYTES = 512 << 10;
 /** ...and catch up below this. Small, so Ctrl-C in a flood shows its prompt after little parsing. */
 export const UNACKED_LOW_BYTES = 128 << 10;
+/**
+ * A browser (a client that acks) further behind than this skips to the present with a snapshot
+ * instead of replaying the log: browsers parse a flood at a few MB/s, so replaying 8 MiB of
+ * `yes` would keep Ctrl-C's prompt off the screen for seconds. Clients that do not ack (scripts)
+ * always get the lossless replay while the log holds their position.
+ */
+export const BROWSER_REPLAY_LIMIT_BYTES = 1 << 20;
 /** Largest frame sent while catching up from the log. */
 const CATCH_UP_FRAME_BYTES = 64 << 10;
 /** When a snapshot could not be had (model busy or lost), try again after this long. */
@@ -144,7 +151,8 @@ export class Delivery {
 
   private async bringUp(): Promise<void> {
     const log = this.src.log;
-    if (!log.has(this.sent)) {
+    const tooFarForABrowser = this.acked !== null && log.end - this.sent > BROWSER_REPLAY_LIMIT_BYTES;
+    if (!log.has(this.sent) || tooFarForABrowser) {
       const snap = await this.src.snapshot();
       if (this.closed) return;
       if (!snap || snap.offset > log.end) {
