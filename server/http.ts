@@ -67,10 +67,13 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
     const refused = checkOrigin(request.headers.get("origin"), request.headers.get("host"), allowOrigins);
     if (refused) throw new AppError("forbidden", refused, 403, CloseCode.forbidden);
   };
-  const asset = (path: string) => {
+  const asset = (path: string, request: Request) => {
     const a = assets.get(path);
     if (!a) return new Response("not found", { status: 404 });
-    return new Response(a.body as Uint8Array<ArrayBuffer>, { headers: { "content-type": a.type, "cache-control": a.type.startsWith("text/html") ? "no-cache" : "max-age=31536000, immutable" } });
+    const headers: Record<string, string> = { "content-type": a.type, "cache-control": a.type.startsWith("text/html") ? "no-cache" : "max-age=31536000, immutable", vary: "accept-encoding" };
+    const gzip = a.gzip && /\bgzip\b/.test(request.headers.get("accept-encoding") ?? "");
+    if (gzip) headers["content-encoding"] = "gzip";
+    return new Response((gzip ? a.gzip : a.body) as Uint8Array<ArrayBuffer>, { headers });
   };
   const notFound = (id: string) => new AppError("not_found", `no session ${id.slice(0, 40)}`, 404, CloseCode.sessionNotFound);
   const recordingsOn = (): Recordings => {
@@ -79,7 +82,7 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
   };
   const app = new Elysia({ name: "bunty.http", prefix: basePath })
     .use(openapi({ provider: null, documentation: { info: { title: "bunty", version: VERSION, description: "Web terminal server API. The WebSocket protocol is in docs/protocol.md." } } }))
-    .get(Paths.page, () => asset("/"))
+    .get(Paths.page, ({ request }) => asset("/", request))
     .post(Paths.auth, ({ request, set }) => {
       // The guard already checked the Bearer token (rate-limited); this trades it for the cookie.
       requireSameOrigin(request);
@@ -145,6 +148,6 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       set.status = 204;
     }, { params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { summary: "End a session: clients get close 4003, its processes are reaped" } });
   // Only the bundled files, each by its exact path.
-  for (const path of assets.keys()) if (path !== "/") app.get(path, () => asset(path), { detail: { hide: true } });
+  for (const path of assets.keys()) if (path !== "/") app.get(path, ({ request }) => asset(path, request), { detail: { hide: true } });
   return app;
 }

@@ -78,6 +78,20 @@ describe("round trip", () => {
     b.close();
   });
 
+  test("the page's files are served gzipped to clients that accept it, plain to others", async () => {
+    const html = await (await fetch(server.url)).text();
+    const script = new URL(html.match(/src="([^"]+)"/)![1]!, server.url);
+    const gz = await fetch(script, { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
+    expect(gz.headers.get("content-encoding")).toBe("gzip");
+    const packed = new Uint8Array(await gz.arrayBuffer());
+    const plain = await fetch(script, { headers: { "accept-encoding": "identity" }, decompress: false } as RequestInit);
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    const body = new Uint8Array(await plain.arrayBuffer());
+    expect(Buffer.from(Bun.gunzipSync(packed)).equals(Buffer.from(body))).toBe(true);
+    expect(packed.length).toBeLessThan(body.length / 2);
+    console.log(`client script: ${body.length} bytes, ${packed.length} gzipped`);
+  });
+
   test("the page is served", async () => {
     const r = await fetch(server.url);
     expect(r.status).toBe(200);
