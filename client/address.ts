@@ -1,6 +1,6 @@
 // Owner: client (browser page). The page's address: the session it carries, and the one-time token traded for a cookie.
 
-import { Paths, Query } from "../protocol/index.ts";
+import { Limits, Paths, Query } from "../protocol/index.ts";
 
 /** Puts the session in the address (so a reload or a copied link finds it), or drops it and the mode. */
 export function setUrl(session: string | null): void {
@@ -20,6 +20,6 @@ export async function signIn(): Promise<void> {
   if (token === null) return;
   url.searchParams.delete(Query.token);
   history.replaceState(history.state, "", url);
-  await fetch(new URL(Paths.auth.slice(1), location.href), { method: "POST", headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+  await fetch(new URL(Paths.auth.slice(1), location.href), { method: "POST", headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(Limits.requestTimeoutMs) }).catch(() => {});
 }
 

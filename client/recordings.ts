@@ -3,6 +3,7 @@
 // does) so a session left idle for an hour replays in seconds.
 
 import { Terminal } from "@xterm/xterm";
+import { Limits } from "../protocol/index.ts";
 import { age, api, button, cell, note } from "./pages.ts";
 
 /** Pauses longer than this (recorded seconds) play as this long. */
@@ -73,7 +74,8 @@ function restart(): void {
 }
 
 async function open(name: string): Promise<void> {
-  const r = await fetch(new URL(`api/recordings/${encodeURIComponent(name)}`, location.href));
+  // Recordings can be large: a longer deadline than API calls, but a deadline.
+  const r = await fetch(new URL(`api/recordings/${encodeURIComponent(name)}`, location.href), { signal: AbortSignal.timeout(6 * Limits.requestTimeoutMs) });
   if (!r.ok) throw new Error(`${r.status}: cannot load ${name}`);
   const cast = parseCast(await r.text());
   events = cast.events;

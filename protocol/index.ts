@@ -45,6 +45,8 @@ export const Limits = {
   maxRows: 500,
   defaultCols: 80,
   defaultRows: 24,
+  /** How long our clients wait for an HTTP answer before giving up (a hung server must not hang the page). */
+  requestTimeoutMs: 10_000,
 } as const;
 
 /**
