@@ -1,7 +1,7 @@
 // Owner: client (browser page). The page's state as tests and devtools see it (`window.bunty`), and the status badge showing it.
 
 import { CloseCode, Query, type ExitMessage, type Resumed } from "../protocol/index.ts";
-import { DEFAULT_OPTIONS, type PageOptions } from "./options.ts";
+import { DEFAULT_OPTIONS, type PageOptions } from "../protocol/options.ts";
 import type { Renderer } from "./renderer.ts";
 
 export type State = "connecting" | "live" | "reconnecting" | "ended";

@@ -5,14 +5,20 @@
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
 import { Limits, Query, type SnapshotMessage } from "../protocol/index.ts";
-import { parseOptions } from "./options.ts";
+import { layerOptions, OPTIONS_META, parseOptions } from "../protocol/options.ts";
 import { THEMES } from "./themes.ts";
 
 /** Ack after this much more output was parsed (and whenever xterm's write queue empties). */
 const ACK_EVERY_BYTES = 64 << 10;
 
-/** The display options from the URL query (?fontSize=16&theme=light...); main.ts logs the warnings. */
-export const parsedOptions = parseOptions(location.search, Object.values(Query));
+/**
+ * The display options: the server's defaults (`-t key=value`, in a meta tag of the page), then the
+ * URL query (?fontSize=16&theme=light...) over them; main.ts logs the warnings.
+ */
+export const parsedOptions = layerOptions([
+  { name: "server option", parsed: parseOptions(document.querySelector<HTMLMetaElement>(`meta[name="${OPTIONS_META}"]`)?.content ?? "") },
+  { name: "URL option", parsed: parseOptions(location.search, Object.values(Query)) },
+]);
 const opts = parsedOptions.options;
 const theme = THEMES[opts.theme];
 

@@ -2,8 +2,9 @@
 
 import type { ITheme } from "@xterm/xterm";
 
-export const THEME_NAMES = ["dark", "light", "solarized-dark", "solarized-light", "high-contrast"] as const;
-export type ThemeName = (typeof THEME_NAMES)[number];
+import { THEME_NAMES, type ThemeName } from "../protocol/options.ts";
+
+export { THEME_NAMES, type ThemeName };
 
 export interface PageTheme {
   /** The terminal's colours. */

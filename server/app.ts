@@ -4,7 +4,7 @@
 import { Elysia } from "elysia";
 import { chmod } from "node:fs/promises";
 import { CloseCode, Limits, Paths, Query } from "../protocol/index.ts";
-import { loadAssets } from "./assets.ts";
+import { loadAssets, withPageOptions } from "./assets.ts";
 import { Auth } from "./auth.ts";
 import type { Config } from "./cli.ts";
 import { AppError } from "./errors.ts";
@@ -64,6 +64,8 @@ export const unixPath = (host: string) => (host.startsWith("unix:") ? host.slice
 export async function startServer(config: Config, log: LogFn): Promise<RunningServer> {
   const auth = new Auth({ token: config.token, credential: config.credential, authHeader: config.authHeader, trustedProxies: config.trustedProxies });
   const assets = await loadAssets();
+  const plainPage = assets.get("/")!;
+  assets.set("/", withPageOptions(plainPage, config.clientOptions));
   const lag = startLagMonitor();
   const screen = new ScreenModels({ scrollback: config.scrollback, log });
   const env = childEnv(config);
@@ -163,6 +165,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     allowOrigins.splice(0, allowOrigins.length, ...next.allowOrigins);
     Object.assign(policy, { allowed: next.allowCommands, any: next.allowAnyCommand });
     live.metricsPublic = next.metricsPublic;
+    assets.set("/", withPageOptions(plainPage, next.clientOptions));
   };
   return { url, openUrl, pool, shutdown: () => shutdown(), update };
 }

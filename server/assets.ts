@@ -4,6 +4,7 @@
 // start. Only these exact paths exist: nothing else on disk is reachable through them.
 
 import { join } from "node:path";
+import { OPTIONS_META } from "../protocol/options.ts";
 import terminal from "../client/index.html";
 import recordings from "../client/recordings.html";
 import sessions from "../client/sessions.html";
@@ -34,6 +35,22 @@ const PAGES = [
 // Asset URLs in the pages are made relative ("./chunk-x.js") so they also work under a base path.
 const relative = (html: Uint8Array) =>
   new TextEncoder().encode(new TextDecoder().decode(html).replace(/(src|href)="\/(?!\/)/g, '$1="./'));
+
+const escapeAttr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/**
+ * The terminal page with the server's display defaults (`-t`, already checked) in a meta tag the
+ * page reads before it builds the terminal; no tag when there are none. Made at start and on reload.
+ */
+export function withPageOptions(page: Asset, options: Record<string, string>): Asset {
+  const query = new URLSearchParams(options).toString();
+  if (!query) return page;
+  const html = new TextDecoder().decode(page.body);
+  const meta = `<meta name="${OPTIONS_META}" content="${escapeAttr(query)}">`;
+  const at = html.indexOf("</head>");
+  if (at < 0) throw new Error("the terminal page has no </head>");
+  return asset(new TextEncoder().encode(html.slice(0, at) + meta + html.slice(at)), page.type);
+}
 
 export async function loadAssets(): Promise<Assets> {
   const assets: Assets = new Map();

@@ -23,6 +23,8 @@ export interface Config {
   term: string;
   /** Extra environment for programs, from --env (applied over the server's own). */
   env: Record<string, string>;
+  /** The page's display defaults, from -t key=value (checked against protocol/options.ts); the URL query overrides them. */
+  clientOptions: Record<string, string>;
   /** Most sessions alive at once (warm spares included). */
   maxSessions: number;
   /** Seconds a session without clients lives on; 0 = it ends with its last client. */
@@ -90,7 +92,7 @@ export interface Config {
 /** The built-in defaults of the single-valued settings (from the option table). */
 export const DEFAULTS = Object.fromEntries(
   SETTINGS.filter((o) => !["list", "map", "argv"].includes(o.type) && o.default !== undefined).map((o) => [o.key, o.default]),
-) as Omit<Config, "env" | "allowCommands" | "trustedProxies" | "allowOrigins" | "command" | "cwd" | "configFile">;
+) as Omit<Config, "env" | "clientOptions" | "allowCommands" | "trustedProxies" | "allowOrigins" | "command" | "cwd" | "configFile">;
 
 const WIDTH = 100;
 const COL = 24;

@@ -2,6 +2,7 @@
 // It drives the command line and --help (cli.ts), config files and BUNTY_* environment
 // variables (config.ts), what SIGHUP reloads, and the option list in docs/operations.md.
 
+import { PARSERS, type PageOptions } from "../protocol/options.ts";
 import type { Config } from "./cli.ts";
 
 /** Bounds of --record-max-bytes: room for the header and the stop marker, and at most 1 TiB. */
@@ -62,6 +63,13 @@ const nonEmpty = (what: string) => (v: string, label: string) => {
   return v;
 };
 const NAME_RE = /^[\w.-]{1,64}$/;
+const CLIENT_KEYS = Object.keys(PARSERS).join(", ");
+/** One page option, KEY=VALUE, checked by the same allow-list the page uses for its URL query. */
+function clientOption(key: string, value: string, label: string): [string, string] {
+  if (!Object.hasOwn(PARSERS, key)) throw new Error(`${label}: unknown page option ${JSON.stringify(key.slice(0, 40))} (one of ${CLIENT_KEYS})`);
+  if (PARSERS[key as keyof PageOptions](value) === undefined) throw new Error(`${label}: invalid value for ${key}: ${JSON.stringify(value.slice(0, 40))}`);
+  return [key, value];
+}
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: "port", name: "port", short: "p", arg: "N", ...int(0, 65535), default: 7681, section: "options", help: "TCP port to listen on (default {default}; 0 picks a free port)" },
@@ -94,6 +102,17 @@ export const OPTIONS: readonly OptionSpec[] = [
       if (typeof v !== "string") throw new Error(`${label}.${k} must be a string`);
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`${label} has a bad variable name ${JSON.stringify(k)}`);
       return [k, v];
+    } },
+  { key: "clientOptions", name: "client-option", short: "t", arg: "KEY=VALUE", type: "map", default: {}, section: "options", reload: true, noEnv: true,
+    help: `a display default of the page, like ttyd's -t (repeatable): ${CLIENT_KEYS}; e.g. -t fontSize=16 -t theme=light. The URL query (?fontSize=18) overrides it`,
+    parse: (kv, label) => {
+      const eqAt = kv.indexOf("=");
+      if (eqAt < 1) throw new Error(`${label} takes KEY=VALUE, got ${JSON.stringify(kv.slice(0, 60))}`);
+      return clientOption(kv.slice(0, eqAt), kv.slice(eqAt + 1), label);
+    },
+    entry: (k, v, label) => {
+      if (!["string", "number", "boolean"].includes(typeof v)) throw new Error(`${label}.${k} must be a string, number or boolean`);
+      return clientOption(k, String(v), label);
     } },
   { key: "maxSessions", name: "max-sessions", arg: "N", ...int(1, 100_000), default: 64, section: "options", reload: true, help: "most sessions alive at once (default {default}); more are refused" },
   { key: "graceS", name: "grace", arg: "S", ...int(0, 7 * 86400), default: 300, section: "options", reload: true,

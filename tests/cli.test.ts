@@ -14,7 +14,7 @@ const run = (...args: string[]) => {
 describe("parseArgs", () => {
   test("defaults: loopback, port 7681, $SHELL", () => {
     const r = parseArgs([], { SHELL: "/bin/zsh" });
-    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, allowCommands: {}, trustedProxies: [], allowOrigins: [], command: ["/bin/zsh"] } });
+    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, clientOptions: {}, allowCommands: {}, trustedProxies: [], allowOrigins: [], command: ["/bin/zsh"] } });
     expect(parseArgs([], {})).toMatchObject({ config: { command: ["/bin/sh"], port: 7681, host: "127.0.0.1" } });
   });
   test("options stop at -- or at the first non-option; the command keeps its own flags", () => {
@@ -28,6 +28,14 @@ describe("parseArgs", () => {
       port: 7681, host: "::1", cwd: "/tmp", term: "vt100", env: { A: "1", B: "x=y" }, maxSessions: 3, logLevel: "debug",
       graceS: 0, idleTimeoutS: 60, poolSize: 2, scrollback: 50, allowCommands: { top: ["top", "-d", "1"] }, allowAnyCommand: true, command: ["top"],
     } });
+  });
+  test("-t: the page's display defaults, checked against the page's allow-list", () => {
+    expect(parseArgs(["-t", "fontSize=16", "--client-option", "theme=solarized-dark", "-t", "fontFamily=Fira Code, monospace", "-t", "fontSize=18"], {}))
+      .toMatchObject({ kind: "run", config: { clientOptions: { fontSize: "18", theme: "solarized-dark", fontFamily: "Fira Code, monospace" } } });
+    expect(parseArgs(["-t", "colour=red"], {})).toMatchObject({ kind: "error", message: expect.stringContaining('unknown page option "colour"') });
+    expect(parseArgs(["-t", "theme=neon"], {})).toMatchObject({ kind: "error", message: expect.stringContaining('invalid value for theme: "neon"') });
+    expect(parseArgs(["-t", "fontFamily=x;}body{display:none"], {})).toMatchObject({ kind: "error", message: expect.stringContaining("invalid value for fontFamily") });
+    expect(parseArgs(["-t", "fontSize"], {})).toMatchObject({ kind: "error", message: expect.stringContaining("takes KEY=VALUE") });
   });
   test("operations options are parsed: log format, recording, public metrics", () => {
     expect(parseArgs(["--log-format", "json", "--record", "/var/lib/bunty", "--record-max-bytes", "5000", "--metrics-public"], {})).toMatchObject({ kind: "run", config: {

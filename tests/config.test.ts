@@ -228,6 +228,34 @@ describe("SIGHUP", () => {
     }
   }, 30_000);
 
+  test("the page's display defaults (client-option, -t) are in its meta tag, checked, and follow a reload", async () => {
+    const cfg = file("toml", '[client-option]\nfontSize = 16\ncursorBlink = false\n');
+    const s = await startServer({ args: ["--config", cfg, "-t", "theme=solarized-dark"] });
+    const meta = async () => (await (await fetch(s.url)).text()).match(/<meta name="bunty-options" content="([^"]*)">/)?.[1] ?? null;
+    try {
+      expect(await meta()).toBe("fontSize=16&amp;cursorBlink=false&amp;theme=solarized-dark");
+      writeFileSync(cfg, '[client-option]\nfontFamily = "Fira Code, monospace"\n');
+      s.proc.kill("SIGHUP");
+      expect(await until(async () => (await meta())?.startsWith("fontFamily=") ?? false, 5000)).toBe(true);
+      expect(await meta()).toBe("fontFamily=Fira+Code%2C+monospace&amp;theme=solarized-dark");
+      // A bad value is refused like any bad setting: the page keeps the defaults in force.
+      writeFileSync(cfg, '[client-option]\nfontFamily = "x;}body{display:none"\n');
+      s.proc.kill("SIGHUP");
+      expect(await until(() => s.stderr().includes("config.reload_failed"), 5000)).toBe(true);
+      expect(s.stderr()).toContain("invalid value for fontFamily");
+      expect(await meta()).toBe("fontFamily=Fira+Code%2C+monospace&amp;theme=solarized-dark");
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+    // Without -t the page has no such tag.
+    const plain = await startServer();
+    try {
+      expect(await (await fetch(plain.url)).text()).not.toContain("bunty-options");
+    } finally {
+      await plain.stop();
+    }
+  }, 30_000);
+
   test("grace and pool size change on a running server", async () => {
     const cfg = file("json", JSON.stringify({ grace: 300, "pool-size": 0 }));
     const s = await startServer({ args: ["--config", cfg, "--log-level", "info"] });

@@ -1,12 +1,24 @@
-// Owner: client (browser page). Unit tests of the client's pure parts: URL display options (client/options.ts) and the toolbar's Ctrl encoding.
+// Owner: client (browser page). Unit tests of the client's pure parts: display options (protocol/options.ts) and the toolbar's Ctrl encoding.
 
 import { describe, expect, test } from "bun:test";
 import { Query } from "../../protocol/index.ts";
-import { DEFAULT_OPTIONS, parseOptions } from "../../client/options.ts";
+import { DEFAULT_OPTIONS, layerOptions, parseOptions } from "../../protocol/options.ts";
 import { THEME_NAMES, THEMES } from "../../client/themes.ts";
 import { ctrlChar } from "../../client/toolbar.ts";
 
 const others = Object.values(Query);
+
+describe("layerOptions: the server's -t defaults, then the URL", () => {
+  test("the URL wins key by key; warnings name their layer", () => {
+    const r = layerOptions([
+      { name: "server option", parsed: parseOptions("fontSize=20&theme=light&cursorStyle=bar") },
+      { name: "URL option", parsed: parseOptions("fontSize=12&theme=neon&session=abc", ["session"]) },
+    ]);
+    expect(r.options).toEqual({ ...DEFAULT_OPTIONS, fontSize: 12, theme: "light", cursorStyle: "bar" });
+    expect(r.given).toEqual({ fontSize: 12, theme: "light", cursorStyle: "bar" });
+    expect(r.warnings).toEqual(['URL option: invalid value for theme: "neon" ignored']);
+  });
+});
 
 describe("parseOptions", () => {
   test("no query: the defaults, no warnings", () => {

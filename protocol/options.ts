@@ -1,6 +1,10 @@
-// Owner: client (browser page). Display options from the page's URL query: allow-listed keys, checked values; pure (no DOM).
+// The page's display options: allow-listed keys and checked values, pure (no DOM). Shared by the
+// page (its URL query, and the server's defaults it finds in a <meta> tag) and the server (which
+// checks `-t key=value` at start, so a typo exits 2 instead of reaching browsers as a warning).
 
-import { THEME_NAMES, type ThemeName } from "./themes.ts";
+/** The colour themes the page offers (client/themes.ts has their colours). */
+export const THEME_NAMES = ["dark", "light", "solarized-dark", "solarized-light", "high-contrast"] as const;
+export type ThemeName = (typeof THEME_NAMES)[number];
 
 export type CursorStyle = "block" | "underline" | "bar";
 
@@ -26,6 +30,9 @@ export const DEFAULT_OPTIONS: Readonly<PageOptions> = Object.freeze({
   screenReader: false,
 });
 
+/** The page's <meta name=...> where the server puts its `-t` defaults, as a URL query string. */
+export const OPTIONS_META = "bunty-options";
+
 type Parser<T> = (raw: string) => T | undefined;
 
 const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) => (values as readonly string[]).includes(raw) ? (raw as T) : undefined;
@@ -42,7 +49,7 @@ const number = (min: number, max: number, integer: boolean): Parser<number> => (
  */
 const fontFamily: Parser<string> = (raw) => (/^[\p{L}\p{N} ,"'._-]{1,100}$/u.test(raw) && /[\p{L}]/u.test(raw) ? raw.trim() : undefined);
 
-const PARSERS: { [K in keyof PageOptions]: Parser<PageOptions[K]> } = {
+export const PARSERS: { [K in keyof PageOptions]: Parser<PageOptions[K]> } = {
   fontSize: number(8, 48, false),
   fontFamily,
   theme: oneOf(THEME_NAMES),
@@ -86,3 +93,17 @@ export function parseOptions(query: string | URLSearchParams, otherKeys: readonl
 }
 
 const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
+
+/**
+ * Options in layers, later ones winning: the server's defaults (from the page's meta tag), then
+ * the URL query. Warnings of each layer are prefixed with its name.
+ */
+export function layerOptions(layers: { name: string; parsed: ParsedOptions }[]): ParsedOptions {
+  const given: Partial<PageOptions> = {};
+  const warnings: string[] = [];
+  for (const { name, parsed } of layers) {
+    Object.assign(given, parsed.given);
+    warnings.push(...parsed.warnings.map((w) => `${name}: ${w}`));
+  }
+  return { options: { ...DEFAULT_OPTIONS, ...given }, given, warnings };
+}
