@@ -5,12 +5,12 @@
 // Prints one line per check and exits non-zero when any failed. BUNTY_SERVER_CMD runs another
 // server build (e.g. "dist/bunty") instead of server/main.ts.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "../harness.ts";
 import { checkFeatures } from "./features.ts";
-import { CHROMIUM, CHROMIUM_ARGS, check, count, cursorLine, loadPlaywright, metrics, results, screenText, screenshots, shoot, sleep, state, typeLine, waitFor, waitLive, waitText, type Context } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, check, count, cursorLine, loadPlaywright, metrics, results, screenText, screenshots, shoot, sleep, state, typeLine, waitFor, waitLive, waitPrompt, waitText, type Context } from "./helpers.ts";
 
 const bin = process.env.BUNTY_SERVER_CMD?.split(/\s+/).filter(Boolean);
 const server = await startServer({ args: ["--log-level", "info"], bin });
@@ -38,8 +38,22 @@ try {
   check("page sends security headers", /frame-ancestors 'none'/.test(resp0?.headers()["content-security-policy"] ?? "") && resp0?.headers()["x-content-type-options"] === "nosniff");
   check("without the token the page says it is not signed in", await waitFor(async () => /not signed in/.test((await state(page)).badge ?? ""), 5000), (await state(page)).badge ?? "");
   // The printed address carries the token once; the page trades it for a cookie and drops it.
+  // The page notes (performance.now(), from the start of navigation) when a bare prompt first shows.
+  await page.addInitScript(() => {
+    const poll = setInterval(() => {
+      const b = (window as any).term?.buffer.active;
+      if (b && /^\$ ?$/.test(b.getLine(b.baseY + b.cursorY)?.translateToString(true) ?? "")) {
+        (window as any).firstPromptMs = performance.now();
+        clearInterval(poll);
+      }
+    }, 2);
+  });
   await page.goto(new URL(`/?token=${server.token}`, server.url).href);
   check("page goes live", await waitLive(page));
+  const firstPrompt = await waitFor(() => page.evaluate(() => typeof (window as any).firstPromptMs === "number"), 10_000);
+  const loadMs = await page.evaluate(() => Math.round((window as any).firstPromptMs ?? -1));
+  check("first prompt shows after page load (with sign-in)", firstPrompt, `${loadMs} ms from navigation start`);
+  metrics["page load to first prompt (navigation start, sign-in included)"] = `${loadMs} ms`;
   check("the token is dropped from the address bar", !page.url().includes("token="), page.url());
   await page.click("#terminal");
   await typeLine(page, "echo hello-$((6*7))");
@@ -51,6 +65,9 @@ try {
   // 2. reload: same shell, earlier output restored from a snapshot
   await page.reload();
   check("reload goes live", await waitLive(page));
+  if (await waitFor(() => page.evaluate(() => typeof (window as any).firstPromptMs === "number"), 10_000)) {
+    metrics["page reload to the restored prompt"] = `${await page.evaluate(() => Math.round((window as any).firstPromptMs))} ms`;
+  }
   await waitFor(async () => (await state(page)).snapshots > 0, 3000); // the snapshot follows hello
   const s2 = await state(page);
   check("reload reattaches to the same session", s2.session === s1.session, `${s1.session} -> ${s2.session}`);
@@ -116,6 +133,24 @@ try {
   check("offset exact after yes", s4.offset === info4.offset, `client ${s4.offset}, server ${info4.offset}, snapshots ${s4.snapshots}`);
   check("still live and the writer after yes", s4.state === "live" && s4.writer === true);
   await shoot(page, "live");
+
+  // 4a. vim in the page: open a file, type, save; the file on disk has the text
+  const work = mkdtempSync(join(tmpdir(), "bunty-vim-"));
+  await typeLine(page, `cd ${work} && vim -N -u NONE notes.txt`);
+  check("vim starts in the page", await waitText(page, '"notes.txt" [New]', 10_000), (await cursorLine(page)) || "");
+  await page.keyboard.press("i");
+  await page.keyboard.type("first line typed in vim");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("second: 6*7=42");
+  await page.keyboard.press("Escape");
+  await typeLine(page, ":wq");
+  const saved = await waitFor(async () => { try { return readFileSync(join(work, "notes.txt"), "utf8") === "first line typed in vim\nsecond: 6*7=42\n"; } catch { return false; } }, 10_000);
+  let onDisk = "";
+  try { onDisk = readFileSync(join(work, "notes.txt"), "utf8"); } catch {}
+  check("vim: the saved file has exactly the typed text", saved, JSON.stringify(onDisk));
+  check("the shell is back after :wq", await waitPrompt(page, 5000));
+  await typeLine(page, "cd - >/dev/null");
+  rmSync(work, { recursive: true, force: true });
 
   // 4b. the terminal's features: renderer, URL options, search, clipboard, screen reader, touch toolbar
   await checkFeatures(ctx, chromium, server);
@@ -199,11 +234,26 @@ try {
   // A new server on the same port (the session is gone with the old one); `online` retries at once.
   await sleep(3000); // a few failed attempts: the next one is seconds away
   const wait9 = await state(page);
-  second = await startServer({ args: ["--port", server.url.port, "--token", server.token!], bin }); // same token: the page's cookie stays valid
+  // It has display defaults from the command line (-t), which the page takes; the URL overrides them.
+  second = await startServer({ args: ["--port", server.url.port, "--token", server.token!, "-t", "fontSize=19", "-t", "theme=solarized-light", "-t", "cursorStyle=underline"], bin }); // same token: the page's cookie stays valid
   const tOnline = Date.now();
   await page.evaluate(() => dispatchEvent(new Event("online")));
   const after = await waitFor(async () => (await state(page)).state === "ended", 5000);
   check("`online` retries at once; the restarted server does not know the session", after && (await state(page)).badge === "ended (session not found)", `badge was "${wait9.badge}", answered in ${Date.now() - tOnline} ms`);
+
+  // 10. -t key=value: the server's display defaults reach the page; the URL query wins over them
+  const tPage = await ctx.newPage();
+  tPage.on("pageerror", (e) => check("no page errors (-t)", false, e.message));
+  await tPage.goto(second.url.href);
+  check("page of a server started with -t goes live", await waitLive(tPage));
+  const tOpts = await tPage.evaluate(() => ({ fontSize: window.term.options.fontSize, bg: window.term.options.theme?.background, cursor: window.term.options.cursorStyle }));
+  check("-t fontSize/theme/cursorStyle are applied", tOpts.fontSize === 19 && tOpts.bg === "#fdf6e3" && tOpts.cursor === "underline", JSON.stringify(tOpts));
+  await shoot(tPage, "client-options");
+  await tPage.goto(new URL("/?fontSize=12&theme=dark", second.url).href);
+  check("page with -t defaults goes live with a URL query", await waitLive(tPage));
+  const uOpts = await tPage.evaluate(() => ({ fontSize: window.term.options.fontSize, bg: window.term.options.theme?.background, cursor: window.term.options.cursorStyle }));
+  check("the URL query overrides -t; other -t values stay", uOpts.fontSize === 12 && uOpts.bg !== "#fdf6e3" && uOpts.cursor === "underline", JSON.stringify(uOpts));
+  await tPage.close();
 } catch (e) {
   check("check script ran to the end", false, String((e as Error)?.stack ?? e));
 } finally {

@@ -12,6 +12,7 @@ export interface ConsoleMessage {
 export interface Page {
   goto(url: string): Promise<{ status(): number; headers(): Record<string, string>; text(): Promise<string> } | null>;
   reload(): Promise<unknown>;
+  addInitScript(fn: () => void): Promise<void>;
   url(): string;
   click(selector: string, o?: { button?: "left" | "right" | "middle"; position?: { x: number; y: number }; modifiers?: string[] }): Promise<void>;
   tap(selector: string): Promise<void>;

@@ -15,7 +15,9 @@ function check(name: string, ok: boolean, detail = ""): void {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "bunty-pages-"));
-const server = await startServer({ args: ["--record", join(dir, "rec")] });
+// BUNTY_SERVER_CMD runs another server build (e.g. "dist/bunty") instead of server/main.ts.
+const bin = process.env.BUNTY_SERVER_CMD?.split(/\s+/).filter(Boolean);
+const server = await startServer({ args: ["--record", join(dir, "rec")], bin });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
