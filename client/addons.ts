@@ -1,8 +1,9 @@
-// Owner: client (browser page). The xterm.js addons besides fit/renderer/search: Unicode 11 widths, links, OSC 52 clipboard.
+// Owner: client (browser page). The xterm.js addons besides fit/renderer/search: Unicode 11 widths, links, OSC 52 clipboard, inline images.
 
 import type { Terminal } from "@xterm/xterm";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
+import { ImageAddon } from "@xterm/addon-image";
 import { ClipboardAddon, type ClipboardSelectionType, type IClipboardProvider } from "@xterm/addon-clipboard";
 
 /**
@@ -33,11 +34,16 @@ const clipboardProvider: IClipboardProvider = {
   },
 };
 
-/*
- * No inline images (@xterm/addon-image, sixel and iTerm): its decoders are WebAssembly, which the
- * page's CSP forbids (it would need script-src 'wasm-unsafe-eval'); it would be 61 KB of dead code.
+/** Memory the page may keep for images (the oldest go first, leaving a placeholder). */
+const IMAGE_STORAGE_MB = 32;
+
+/**
+ * Loads the addons; returns the image addon (sixel and the iTerm image protocol, `imgcat`), which
+ * main.ts exposes as `window.termImages` for devtools and tests. Its sixel decoder is WebAssembly:
+ * the page's CSP allows compiling it ('wasm-unsafe-eval', which allows no JavaScript eval).
+ * Images live in this page only: a reattach or reload restores text, not images.
  */
-export function loadAddons(term: Terminal): void {
+export function loadAddons(term: Terminal): ImageAddon {
   term.loadAddon(new Unicode11Addon());
   term.unicode.activeVersion = "11"; // emoji and CJK widths as current programs (and glibc) count them
 
@@ -49,4 +55,8 @@ export function loadAddons(term: Terminal): void {
   // Handlers registered later run first; this one answers clipboard queries ("?") with silence,
   // so the addon never replies with an empty clipboard either.
   term.parser.registerOscHandler(52, (data) => data.split(";")[1] === "?");
+
+  const images = new ImageAddon({ storageLimit: IMAGE_STORAGE_MB });
+  term.loadAddon(images);
+  return images;
 }

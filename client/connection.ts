@@ -6,6 +6,7 @@ import { Limits, Paths, Query, decodeServerMessage, encodeMessage, type ClientMe
 import { setUrl } from "./address.ts";
 import { bunty, endText, flash, render, setState, shown } from "./status.ts";
 import { container, fitToWindow, fittedSize, inOrder, resizeTo, Stream, term, type Size } from "./terminal.ts";
+import { offerDownload } from "./transfer.ts";
 
 export const TITLE = "bunty";
 const RESIZE_DEBOUNCE_MS = 50;
@@ -192,6 +193,9 @@ function control(msg: ServerMessage | null, raw: string): void {
       else console.warn(`bunty: server error ${msg.code}: ${msg.message}`);
       break;
     case "pong":
+      break;
+    case "download":
+      offerDownload(msg); // a notice with a button: output alone never downloads anything
       break;
     default:
       console.warn("bunty: ignored unknown control message", raw); // later protocol versions add types

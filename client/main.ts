@@ -9,16 +9,20 @@ import { createSearchBox } from "./search.ts";
 import { bunty, type Bunty } from "./status.ts";
 import { container, parsedOptions, term } from "./terminal.ts";
 import { isTouch, setupTouch } from "./toolbar.ts";
+import { setupTransfer } from "./transfer.ts";
 
 declare global {
   interface Window {
     term: typeof term;
+    termImages: ReturnType<typeof loadAddons>;
     bunty: Bunty;
   }
 }
 
 window.term = term;
 window.bunty = bunty;
+// Sign in (trade a token in the address for the cookie) while the rest of the page is set up.
+const signedIn = signIn();
 document.title = TITLE;
 
 const { options, warnings } = parsedOptions;
@@ -36,7 +40,8 @@ useBestRenderer(term, (renderer, why) => {
   }
   logged = true;
 });
-loadAddons(term);
+window.termImages = loadAddons(term);
+setupTransfer();
 
 const search = createSearchBox(term);
 setupKeys(term, container, options.copyOnSelect, { openSearch: () => search.open() });
@@ -58,4 +63,4 @@ term.onTitleChange((title) => {
 });
 
 term.focus();
-void signIn().then(connect);
+void signedIn.then(connect);

@@ -3,6 +3,7 @@
 import { CloseCode, Query, type ExitMessage, type Resumed } from "../protocol/index.ts";
 import { DEFAULT_OPTIONS, type PageOptions } from "../protocol/options.ts";
 import type { Renderer } from "./renderer.ts";
+import type { TransferState } from "./transfer.ts";
 
 export type State = "connecting" | "live" | "reconnecting" | "ended";
 
@@ -26,6 +27,8 @@ export interface Bunty {
   options: PageOptions;
   /** Whether the touch toolbar is shown (coarse pointer). */
   toolbar: boolean;
+  /** File transfer: uploads (dropped files) and downloads offered by bunty-get, newest last. */
+  transfer: TransferState;
 }
 
 const NOTICE_MS = 2000;
@@ -44,6 +47,7 @@ export const bunty: Bunty = {
   screenReader: false,
   options: { ...DEFAULT_OPTIONS },
   toolbar: false,
+  transfer: { uploads: [], downloads: [] },
 };
 
 /** Details the badge shows besides `bunty`. */

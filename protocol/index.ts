@@ -150,7 +150,20 @@ export interface PongMessage {
   /** Echo of the ping's `t`, if any. */
   t?: number;
 }
-export type ServerMessage = HelloMessage | SnapshotMessage | SizeMessage | RoleMessage | ExitMessage | ErrorMessage | PongMessage;
+/**
+ * A program in the session ran `bunty-get FILE`: the server offers that file. Fetch it from
+ * `GET {base}/api/sessions/SESSION/downloads/ID` (authenticated; valid for 10 minutes and while
+ * the session lives). Any output can ask for this, so a page must let the user decide.
+ */
+export interface DownloadMessage {
+  type: "download";
+  id: string;
+  /** The file's name (no directory). */
+  name: string;
+  /** Its size in bytes when it was offered. */
+  size: number;
+}
+export type ServerMessage = HelloMessage | SnapshotMessage | SizeMessage | RoleMessage | ExitMessage | ErrorMessage | PongMessage | DownloadMessage;
 
 // ---- client -> server (text frames, JSON) ----
 

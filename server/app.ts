@@ -8,7 +8,7 @@ import { loadAssets, withPageOptions } from "./assets.ts";
 import { Auth } from "./auth.ts";
 import type { Config } from "./cli.ts";
 import { AppError } from "./errors.ts";
-import { httpRoutes } from "./http.ts";
+import { httpRoutes, sameOriginCheck } from "./http.ts";
 import { startLagMonitor } from "./lag.ts";
 import type { LogFn } from "./log.ts";
 import { METRICS_PATH } from "./metrics.ts";
@@ -17,6 +17,7 @@ import { Pool } from "./pool.ts";
 import { Recordings } from "./recorder.ts";
 import { ScreenModels } from "./screen.ts";
 import { socketRoutes } from "./socket.ts";
+import { Transfers, transferRoutes, UPLOAD_PATH } from "./transfer.ts";
 
 /** Bun queues at most this much per socket; above it sends are dropped. Kept far above the deliveries' own watermarks so those act first. */
 const SOCKET_BACKPRESSURE_LIMIT_BYTES = 16 << 20;
@@ -24,6 +25,12 @@ const SOCKET_BACKPRESSURE_LIMIT_BYTES = 16 << 20;
 const SOCKET_IDLE_TIMEOUT_S = 60;
 /** Environment variables of the server that programs never see: its own settings (BUNTY_TOKEN, and BUNTY_PORT... which a bunty inside would take as its own). */
 const PRIVATE_ENV = ENV_NAMES;
+/** Request bodies of the API (JSON) above this size are refused (413); uploads have their own limit. */
+const MAX_API_BODY_BYTES = 1 << 20;
+/** Bun's own body limit sits this far above --upload-max-bytes, so the upload route's own check (and message) comes first. */
+const UPLOAD_BODY_SLACK_BYTES = 8 << 20;
+/** Bun's default request body limit. */
+const DEFAULT_MAX_BODY_BYTES = 128 << 20;
 
 export interface RunningServer {
   url: URL;
@@ -36,17 +43,19 @@ export interface RunningServer {
   update(config: Config): void;
 }
 
-/** The environment every program gets: the server's own (minus secrets), then TERM/COLORTERM, then --env. */
-function childEnv(config: Config): Record<string, string> {
+/** The environment every program gets: the server's own (minus secrets), then TERM/COLORTERM, then --env; bunty-get's directory first on PATH. */
+function childEnv(config: Config, binDir: string | null): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !PRIVATE_ENV.includes(k)) env[k] = v;
-  return { ...env, TERM: config.term, COLORTERM: "truecolor", ...config.env };
+  const all: Record<string, string> = { ...env, TERM: config.term, COLORTERM: "truecolor", ...config.env };
+  if (binDir) Object.assign(all, { PATH: `${binDir}:${all.PATH ?? "/usr/local/bin:/usr/bin:/bin"}`, BUNTY_GET: `${binDir}/bunty-get` });
+  return all;
 }
 
 /** Headers on every HTTP response. The page loads only its own bundled files; nothing may frame it unless allowed. */
 export function securityHeaders(allowEmbed: boolean): Record<string, string> {
   const csp = [
-    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+    "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
     "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'",
     `frame-ancestors ${allowEmbed ? "*" : "'none'"}`,
   ].join("; ");
@@ -68,7 +77,9 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   assets.set("/", withPageOptions(plainPage, config.clientOptions));
   const lag = startLagMonitor();
   const screen = new ScreenModels({ scrollback: config.scrollback, log });
-  const env = childEnv(config);
+  const transfers = config.noFileTransfer ? null : new Transfers({ log, uploadMaxBytes: config.uploadMaxBytes, startCwd: config.cwd ?? process.cwd() });
+  if (transfers) await transfers.install().catch((e) => log("file.helper_failed", { message: String((e as Error)?.message ?? e) }, "error")); // bunty-get missing; uploads still work
+  const env = childEnv(config, transfers?.binDir ?? null);
   let recordings: Recordings | null = null;
   if (config.record !== null) {
     recordings = new Recordings({ dir: config.record, maxBytes: config.recordMaxBytes, env: { TERM: config.term, SHELL: env.SHELL ?? config.command[0]! }, log });
@@ -78,10 +89,12 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   const pool = new Pool({
     command: config.command, cwd: config.cwd, env, maxSessions: config.maxSessions,
     graceMs: config.graceS * 1000, idleTimeoutMs: config.idleTimeoutS * 1000, spares: config.poolSize, screen, log,
-    onEnded: () => {
+    onEnded: (s) => {
+      transfers?.forget(s.id);
       if (config.once && pool.created > 0 && pool.size === 0) void shutdown().then(() => process.exit(0));
     },
     record: recordings ? (s) => recordings.start({ sessionId: s.id, created: s.created, cols: s.cols, rows: s.rows, command: s.command }) : undefined,
+    watchOutput: transfers ? (s) => transfers.watch(s) : undefined,
   });
   // What update() may change, read by the routes on every request: one object or array each, changed in place.
   const live = { metricsPublic: config.metricsPublic };
@@ -99,8 +112,10 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   const tls = config.tlsCert && config.tlsKey
     ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey), ...(config.tlsCa ? { ca: Bun.file(config.tlsCa), requestCert: true, rejectUnauthorized: true } : {}) }
     : undefined;
+  // Uploads stream up to --upload-max-bytes; Bun's own body limit must not cut them first (other bodies: MAX_API_BODY_BYTES, in the guard).
+  const maxRequestBodySize = transfers ? Math.max(DEFAULT_MAX_BODY_BYTES, config.uploadMaxBytes + UPLOAD_BODY_SLACK_BYTES) : DEFAULT_MAX_BODY_BYTES;
   const app = new Elysia({
-    serve: tls ? { tls } : undefined,
+    serve: { maxRequestBodySize, ...(tls ? { tls } : {}) },
     websocket: {
       maxPayloadLength: Limits.maxFrameBytes,
       backpressureLimit: SOCKET_BACKPRESSURE_LIMIT_BYTES,
@@ -123,7 +138,11 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       if (live.metricsPublic && path === METRICS_PATH) return; // --metrics-public: counts only, no secrets
       const peer = server?.requestIP(request)?.address ?? null;
       const id = auth.check(request, peer);
-      if (id.ok) return;
+      if (id.ok) {
+        if (Number(request.headers.get("content-length")) > MAX_API_BODY_BYTES && !(request.method === "PUT" && UPLOAD_PATH.test(path)))
+          return Response.json({ error: "too_large", message: `request bodies are limited to ${MAX_API_BODY_BYTES} bytes` }, { status: 413, headers });
+        return;
+      }
       log("auth.refused", { path: url.pathname.slice(0, 100), peer, status: id.status, reason: id.reason }, "warn");
       return Response.json(
         { error: id.status === 429 ? "rate_limited" : "unauthorized", message: id.reason },
@@ -140,6 +159,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     })
     .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins, policy, recordings, basePath: base }))
     .use(socketRoutes(pool, auth, log, socketOpts))
+    .use(transferRoutes(transfers, { pool, basePath: base, live: socketOpts, uploadMaxBytes: config.uploadMaxBytes, requireSameOrigin: sameOriginCheck(allowOrigins) }))
     .listen(unixPath(config.host) ? { unix: unixPath(config.host)! } : { port: config.port, hostname: config.host });
   const server = app.server!;
   if (unixPath(config.host) && config.socketMode !== null) await chmod(unixPath(config.host)!, config.socketMode);
@@ -153,6 +173,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       server.stop(false); // no new connections; existing sockets get their close frames below
       await pool.endAll(CloseCode.goingAway, "server shutting down");
       await recordings?.closeAll(); // bounded: CLOSE_DEADLINE_MS
+      await transfers?.uninstall(); // bounded: FS_TIMEOUT_MS
       lag.stop();
       screen.stop();
       server.stop(true);

@@ -83,6 +83,10 @@ export interface Config {
   record: string | null;
   /** Largest recording file, in bytes; recording of that session stops there. */
   recordMaxBytes: number;
+  /** Largest upload (PUT /api/sessions/:id/files), in bytes; 0 = uploads off. */
+  uploadMaxBytes: number;
+  /** --no-file-transfer: no uploads, no bunty-get downloads. */
+  noFileTransfer: boolean;
   /** Program and arguments; default: $SHELL, else /bin/sh. */
   command: string[];
   /** --config / BUNTY_CONFIG: the file the settings were read from (reread on SIGHUP). */

@@ -60,13 +60,15 @@ export interface HttpDeps {
 export const RECORDINGS_PATH = "/api/recordings";
 const Recording = t.Object({ name: t.String(), size: t.Integer(), created: t.String({ format: "date-time" }) });
 
+/** Mutating routes refuse browser pages of other origins, like the WebSocket does (`allowOrigins` is read at each call). */
+export const sameOriginCheck = (allowOrigins: string[]) => (request: Request) => {
+  const refused = checkOrigin(request.headers.get("origin"), request.headers.get("host"), allowOrigins);
+  if (refused) throw new AppError("forbidden", refused, 403, CloseCode.forbidden);
+};
+
 export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings, basePath }: HttpDeps) {
   const started = Date.now();
-  /** Mutating routes refuse browser pages of other origins, like the WebSocket does. */
-  const requireSameOrigin = (request: Request) => {
-    const refused = checkOrigin(request.headers.get("origin"), request.headers.get("host"), allowOrigins);
-    if (refused) throw new AppError("forbidden", refused, 403, CloseCode.forbidden);
-  };
+  const requireSameOrigin = sameOriginCheck(allowOrigins);
   const asset = (path: string, request: Request) => {
     const a = assets.get(path);
     if (!a) return new Response("not found", { status: 404 });

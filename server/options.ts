@@ -11,6 +11,8 @@ export const RECORD_MAX_BYTES = 2 ** 40;
 /** With -a/--url-arg: at most this many `arg` parameters, each at most URL_ARG_MAX_BYTES. */
 export const URL_ARG_MAX_COUNT = 16;
 export const URL_ARG_MAX_BYTES = 256;
+/** Upper bound of --upload-max-bytes (1 TiB). */
+export const UPLOAD_MAX_BYTES = 2 ** 40;
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export const LOG_FORMATS = ["text", "json"] as const;
 
@@ -144,6 +146,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "record every session as an asciicast v2 file DIR/<time>-<session>.cast (listed at GET /recordings; play with asciinema play)" },
   { key: "recordMaxBytes", name: "record-max-bytes", arg: "N", ...int(RECORD_MIN_BYTES, RECORD_MAX_BYTES), default: 100 * 1024 * 1024, section: "options",
     help: "largest recording file (default {default}, 100 MiB); its recording stops there with a marker event" },
+  { key: "uploadMaxBytes", name: "upload-max-bytes", arg: "N", ...int(0, UPLOAD_MAX_BYTES), default: 1024 * 1024 * 1024, section: "options",
+    help: "largest file that can be uploaded by dropping it on the page (default {default}, 1 GiB); 0 turns uploads off" },
   { key: "metricsPublic", name: "metrics-public", type: "bool", default: false, section: "options", reload: true, help: "serve GET /metrics (Prometheus text format) without authentication" },
   { key: "configFile", name: "config", arg: "FILE", type: "string", default: undefined, section: "options", noFile: true, parse: nonEmpty("name a file"),
     help: "read options from a .toml or .json file (keys are the long option names: port = 8080); flags and BUNTY_* variables override it; SIGHUP rereads it" },
@@ -189,6 +193,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "maxClients", name: "max-clients", short: "m", arg: "N", ...int(0, 100_000), default: 0, section: "security", reload: true, help: "most WebSocket clients at once (default 0: no limit)" },
   { key: "once", name: "once", short: "o", type: "bool", default: false, section: "security", help: "serve one client, exit when its session ends" },
   { key: "exitNoConn", name: "exit-no-conn", type: "bool", default: false, section: "security", help: "exit when the last client disconnects" },
+  { key: "noFileTransfer", name: "no-file-transfer", type: "bool", default: false, section: "security",
+    help: "turn file transfer off: no uploads (dropping files on the page) and no downloads (bunty-get)" },
   { key: "urlArgs", name: "url-arg", short: "a", type: "bool", default: false, section: "security",
     help: `let ?arg=X URL parameters add arguments to new sessions' command (appended as argv, never through a shell; at most ${URL_ARG_MAX_COUNT}, ${URL_ARG_MAX_BYTES} bytes each)` },
 

@@ -36,6 +36,8 @@ export interface PoolOptions {
   onEnded?(s: Session): void;
   /** --record: a recorder for a session handed out (a new one, or a spare when it is handed out). */
   record?(s: Session): Recorder | null;
+  /** File transfer: a watcher of each session's output (bunty-get requests). */
+  watchOutput?(s: Session): ((bytes: Uint8Array) => void) | null;
 }
 
 /** Running totals over every session the pool ever had (for GET /metrics). Counters only grow. */
@@ -148,7 +150,7 @@ export class Pool {
       s = new Session({
         id, command, cwd: opts.cwd, env: { ...opts.env, ...env, BUNTY_SESSION: id }, cols, rows,
         screen: opts.screen, get graceMs() { return opts.graceMs; }, log: opts.log, // read when the grace starts: SIGHUP may change it
-        onEnded: (x) => this.forget(x),
+        onEnded: (x) => this.forget(x), watchOutput: opts.watchOutput,
       });
     } catch (e) {
       if (e instanceof SpawnError) throw spawnFailed(e.message);

@@ -59,6 +59,8 @@ export interface SessionOptions {
   graceMs: number;
   /** Called once, after the program has exited and all its processes are gone. */
   onEnded(session: Session): void;
+  /** Sees every output chunk (file transfer: bunty-get requests); called once at start, before any output. */
+  watchOutput?(session: Session): ((bytes: Uint8Array) => void) | null;
   log?(event: string, fields: Record<string, unknown>, level?: "debug" | "info" | "warn" | "error"): void;
 }
 
@@ -101,6 +103,8 @@ export class Session {
   clientsDropped = 0;
   /** Where output and resizes are recorded (--record); null when not recording: one null check per chunk. */
   private recorder: Recorder | null = null;
+  /** Sees every output chunk (bunty-get requests); null when file transfer is off. */
+  private readonly watch: ((bytes: Uint8Array) => void) | null;
   /** Snapshot resyncs of clients that have left (see `resyncs`). */
   private resyncsOfGone = 0;
   private readonly attached = new Map<Client, Attachment>();
@@ -117,6 +121,7 @@ export class Session {
     this.command = opts.command;
     this.cols = opts.cols;
     this.rows = opts.rows;
+    this.watch = opts.watchOutput?.(this) ?? null;
     this.pty = spawnPty({
       command: opts.command,
       cwd: opts.cwd,
@@ -208,6 +213,11 @@ export class Session {
     client.sendText(encodeMessage(message));
   }
 
+  /** Sends a control message to every client of the session. */
+  notify(message: ServerMessage): void {
+    this.broadcast(message);
+  }
+
   private broadcast(message: ServerMessage): void {
     const text = encodeMessage(message);
     for (const c of this.attached.keys()) c.sendText(text);
@@ -291,6 +301,7 @@ export class Session {
     this.lastActivity = Date.now();
     this.log.append(bytes);
     this.recorder?.output(bytes);
+    this.watch?.(bytes);
     for (const a of this.attached.values()) a.delivery.push(bytes);
   }
 

@@ -62,6 +62,25 @@ export async function checkFeatures(ctx: Context, chromium: Chromium, server: Te
   const closed = await p.evaluate(() => document.getElementById("search")!.hidden && document.activeElement === window.term.textarea);
   check("Esc closes the search box and gives the terminal the focus", closed);
 
+  // inline images: a sixel image (WebAssembly decoder, allowed by the CSP) and an iTerm image (imgcat's protocol)
+  const PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+  await typeLine(p, `clear; printf '\\eP0;0;0q"1;1;60;24#1;2;100;0;0#1!60~-!60~-!60~-!60~\\e\\\\'; echo; printf '\\e]1337;File=inline=1;size=${Buffer.from(PNG_1PX, "base64").length};width=4;height=2:${PNG_1PX}\\a'; echo; echo images-shown`);
+  await waitFor(async () => (await screenText(p)).includes("\nimages-shown"), 5000);
+  const img = await waitFor(() => p.evaluate(() => {
+    const b = window.term.buffer.active;
+    let found = 0;
+    for (let y = b.viewportY; y < b.viewportY + 6; y++) if (window.termImages.getImageAtBufferCell(0, y)) found++;
+    return found >= 2 && window.termImages.storageUsage > 0;
+  }), 5000);
+  const imgInfo = await p.evaluate(() => {
+    const b = window.term.buffer.active;
+    const rows = [];
+    for (let y = b.viewportY; y < b.viewportY + 6; y++) { const c = window.termImages.getImageAtBufferCell(0, y); rows.push(c ? `${c.width}x${c.height}` : "-"); }
+    return `${rows.join(" ")}; storage ${window.termImages.storageUsage.toFixed(3)} MB`;
+  });
+  check("sixel and iTerm inline images are decoded and placed in the terminal", img, imgInfo);
+  await shoot(p, "images");
+
   // links: http(s) open in a new tab with noopener; a javascript: OSC 8 link does nothing
   await p.evaluate(() => {
     (window as any).opened = [];
