@@ -224,7 +224,8 @@ export function offerDownload(m: DownloadMessage): void {
   trim(bunty.transfer.downloads);
   const div = item("download");
   div.dataset.id = m.id;
-  const text = el("div", { className: "name", textContent: `${m.name} (${formatSize(m.size)}) from bunty-get`, title: m.name });
+  const name = el("div", { className: "name", textContent: m.name, title: m.name });
+  const text = el("div", { className: "detail", textContent: `(${formatSize(m.size)}) from bunty-get` });
   const get = el("button", { type: "button", className: "get", textContent: "Download" });
   const close = el("button", { type: "button", className: "close", textContent: "×", title: "Dismiss" });
   get.addEventListener("click", () => {
@@ -239,7 +240,7 @@ export function offerDownload(m: DownloadMessage): void {
     d.dismissed = true;
     removeLater(div, 0);
   });
-  div.append(text, el("div", { className: "actions" }));
+  div.append(name, text, el("div", { className: "actions" }));
   div.lastElementChild!.append(get, close);
 }
 

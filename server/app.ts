@@ -139,8 +139,12 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       const peer = server?.requestIP(request)?.address ?? null;
       const id = auth.check(request, peer);
       if (id.ok) {
-        if (Number(request.headers.get("content-length")) > MAX_API_BODY_BYTES && !(request.method === "PUT" && UPLOAD_PATH.test(path)))
+        if (request.method === "PUT" && UPLOAD_PATH.test(path)) return; // streamed and counted by the upload route
+        if (Number(request.headers.get("content-length")) > MAX_API_BODY_BYTES)
           return Response.json({ error: "too_large", message: `request bodies are limited to ${MAX_API_BODY_BYTES} bytes` }, { status: 413, headers });
+        // A body of unknown length (chunked) would be buffered up to Bun's limit, raised for uploads: refused.
+        if (request.headers.has("transfer-encoding"))
+          return Response.json({ error: "length_required", message: `send a Content-Length (request bodies are limited to ${MAX_API_BODY_BYTES} bytes)` }, { status: 411, headers });
         return;
       }
       log("auth.refused", { path: url.pathname.slice(0, 100), peer, status: id.status, reason: id.reason }, "warn");

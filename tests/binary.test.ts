@@ -23,6 +23,8 @@ let base: URL;
 /** Authenticates this test as a non-browser client with the token from the URL line. */
 let auth: Record<string, string> = {};
 let stderrText: Promise<string> = Promise.resolve("");
+/** Where the binary put bunty-get (removed at shutdown). */
+let helper = "";
 
 /** Rejects after `ms` with a message saying what was being waited for. */
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -168,6 +170,13 @@ test("a shell session over /ws: hello, output, exit code, close 1000", async () 
     // The echoed command line contains "6*7", not "42", so "42" can only come from the shell.
     await until('"42" in the output', () => output.includes("42"));
 
+    // The embedded bunty-get helper is on the session's PATH and offers a file for download.
+    ws.send(enc.encode("printf abc > f.txt; command -v bunty-get; bunty-get f.txt\r"));
+    await until("a download message", () => messages.some((m) => m.type === "download"));
+    expect(messages.find((m) => m.type === "download")).toMatchObject({ type: "download", name: "f.txt", size: 3 });
+    helper = output.match(/\/\S*\/bunty-bin-\w+\/bunty-get/)?.[0] ?? "";
+    expect(helper).not.toBe("");
+
     ws.send(enc.encode("exit 5\r"));
     await until("the exit message", () => messages.some((m) => m.type === "exit"));
     expect(messages.find((m) => m.type === "exit")).toEqual({ type: "exit", code: 5, signal: null });
@@ -184,4 +193,5 @@ test("SIGTERM stops the binary within 5 s", async () => {
   const code = await within(EXIT_DEADLINE_MS, "bunty to exit after SIGTERM", p.exited);
   if (code !== 0) console.error(await stderrText);
   expect(code).toBe(0);
+  expect(await Bun.file(helper).exists()).toBe(false); // the helper's directory is removed at shutdown
 });

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,14 @@ import { MAX_REQUEST_BYTES, MAX_UPLOADS, OscWatcher, UPLOAD_IDLE_TIMEOUT_MS } fr
 import { startServer, TestClient, until, type TestServer } from "./harness.ts";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const freshDir = () => mkdtempSync(join(tmpdir(), "bunty-xfer-"));
+const dirs: string[] = [];
+const freshDir = () => {
+  dirs.push(mkdtempSync(join(tmpdir(), "bunty-xfer-")));
+  return dirs.at(-1)!;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 /** Files bunty left behind: its temp files are `.NAME.bunty-XXXXXX.part`. */
 const partFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith(".part"));
 
@@ -192,6 +199,12 @@ describe("uploads", () => {
     const r = await fetch(new URL("/api/sessions", s.url), { method: "POST", body: JSON.stringify({ pad: "x".repeat(2 << 20) }), headers: { origin: s.origin, "content-type": "application/json", ...s.auth } });
     expect(r.status).toBe(413);
     expect((await r.json()).error).toBe("too_large");
+    // Without a length (chunked), a body could not be limited before it is read: refused.
+    const chunked = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("{}")); c.close(); } });
+    const r2 = await fetch(new URL("/api/sessions", s.url), { method: "POST", body: chunked, headers: { origin: s.origin, "content-type": "application/json", ...s.auth } });
+    expect(r2.status).toBe(411);
+    expect((await r2.json()).error).toBe("length_required");
+    expect((await fetch(new URL("/api/health", s.url), { headers: s.auth })).status).toBe(200);
   });
 });
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "../harness.ts";
 import { checkFeatures } from "./features.ts";
+import { checkTransfer } from "./transfer.ts";
 import { CHROMIUM, CHROMIUM_ARGS, check, count, cursorLine, loadPlaywright, metrics, results, screenText, screenshots, shoot, sleep, state, typeLine, waitFor, waitLive, waitPrompt, waitText, type Context } from "./helpers.ts";
 
 const bin = process.env.BUNTY_SERVER_CMD?.split(/\s+/).filter(Boolean);
@@ -154,6 +155,9 @@ try {
 
   // 4b. the terminal's features: renderer, URL options, search, clipboard, screen reader, touch toolbar
   await checkFeatures(ctx, chromium, server);
+
+  // 4c. file transfer: drag and drop upload with progress, bunty-get download
+  await checkTransfer(ctx, server);
 
   // 5. a view-only page: same output, typing does nothing
   const viewer = await ctx.newPage();

@@ -3,7 +3,7 @@
 // file offered with `bunty-get` is downloaded only when the user clicks Download.
 
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestServer } from "../harness.ts";
@@ -41,19 +41,20 @@ function drop(p: Page, name: string, size: number): Promise<boolean> {
     const fire = (type: string) => target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
     fire("dragenter");
     fire("dragover");
-    const overlay = !document.getElementById("drop")!.hidden;
+    const overlay = document.getElementById("drop")!.hidden === false;
     fire("drop");
-    return overlay && document.getElementById("drop")!.hidden;
+    return overlay && document.getElementById("drop")!.hidden === true;
   }, { name, size });
 }
 
 export async function checkTransfer(ctx: Context, server: TestServer, page?: Page): Promise<void> {
   const p = (page ?? (await ctx.newPage())) as TransferPage;
   p.on("pageerror", (e) => check("no page errors (transfer)", false, e.message));
+  let dir = "";
   try {
-    if (!page) await p.goto(new URL("/", server.url).href);
+    if (!page) await p.goto(server.url.href);
     check("transfer page goes live", await waitLive(p));
-    const dir = mkdtempSync(join(tmpdir(), "bunty-xfer-browser-"));
+    dir = mkdtempSync(join(tmpdir(), "bunty-xfer-browser-"));
     await p.click("#terminal");
     await typeLine(p, `cd '${dir}'; echo "in-dir-$((6*7))"`);
     await waitText(p, "in-dir-42");
@@ -83,18 +84,18 @@ export async function checkTransfer(ctx: Context, server: TestServer, page?: Pag
       asked.push(d.message());
       void d.accept();
     });
-    await drop(p, "dropped.bin", 1000);
+    await drop(p, "dropped.bin", 1_500_000); // refused with 409 before the body is read: the browser must still get the answer
     const replaced = await waitFor(async () => (await uploads(p)).filter((x) => x.name === "dropped.bin").length === 2 && (await uploads(p)).at(-1)!.state === "done", 10_000);
-    check("an existing name asks to replace it, then replaces", replaced && asked[0] === `dropped.bin exists in ${dir}. Replace it?` && readFileSync(join(dir, "dropped.bin")).length === 1000, `${asked[0]} / ${JSON.stringify((await uploads(p)).at(-1))}`);
+    check("an existing name asks to replace it, then replaces", replaced && asked[0] === `dropped.bin exists in ${dir}. Replace it?` && readFileSync(join(dir, "dropped.bin")).length === 1_500_000, `${asked[0]} / ${JSON.stringify((await uploads(p)).at(-1))}`);
 
     // Download: bunty-get in the page's shell; a notice, nothing downloaded until the click.
     const data = randomBytes(300_000);
     writeFileSync(join(dir, "from-server.bin"), data);
     await typeLine(p, "bunty-get from-server.bin");
     const offered = await waitFor(() => p.evaluate(() => !!document.querySelector("#transfers .download button.get")), 5000);
-    const notice = await p.evaluate(() => document.querySelector("#transfers .download")?.textContent ?? "");
+    const notice = await p.evaluate(() => [...document.querySelectorAll("#transfers .download > div")].map((e) => e.textContent).join(" "));
     const offer = await p.evaluate(() => window.bunty.transfer.downloads.at(-1));
-    check("bunty-get shows a notice with name, size and a Download button", offered && notice.startsWith("from-server.bin (293 KiB) from bunty-get") && offer?.clicked === false, notice);
+    check("bunty-get shows a notice with name, size and a Download button", offered && notice.startsWith("from-server.bin (293 KiB) from bunty-get Download×") && offer?.clicked === false, notice);
     await shoot(p, "download");
     const event = p.waitForEvent("download", { timeout: 10_000 });
     await p.click("#transfers .download button.get");
@@ -106,5 +107,6 @@ export async function checkTransfer(ctx: Context, server: TestServer, page?: Pag
     check("transfer check ran to the end", false, String((e as Error)?.stack ?? e));
   } finally {
     if (!page) await p.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
