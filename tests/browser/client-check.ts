@@ -63,6 +63,18 @@ try {
   check("URL carries the session", new URL(page.url()).searchParams.get("session") === s1.session, page.url());
   check("writer in write mode", s1.writer === true && s1.mode === "write" && s1.badge === "live", JSON.stringify(s1.badge));
 
+  // 1b. resize the window: the terminal refits and the PTY follows (stty size), then back
+  await page.setViewportSize({ width: 760, height: 460 });
+  const refitted = await waitFor(async () => { const r = await state(page); return r.cols < s1.cols && r.rows < s1.rows; }, 5000);
+  const small = await state(page);
+  await typeLine(page, "echo size=$(stty size)");
+  check("window resize: the terminal refits and stty size shows the new size", refitted && await waitText(page, `size=${small.rows} ${small.cols}`, 5000), `${s1.cols}x${s1.rows} -> ${small.cols}x${small.rows}`);
+  await shoot(page, "resized");
+  await page.setViewportSize({ width: 1000, height: 700 });
+  const restored = await waitFor(async () => { const r = await state(page); return r.cols === s1.cols && r.rows === s1.rows; }, 5000);
+  await typeLine(page, "echo size=$(stty size)");
+  check("window back to its size: stty size follows", restored && await waitText(page, `size=${s1.rows} ${s1.cols}`, 5000), `${(await state(page)).cols}x${(await state(page)).rows}`);
+
   // 2. reload: same shell, earlier output restored from a snapshot
   await page.reload();
   check("reload goes live", await waitLive(page));
