@@ -1,12 +1,14 @@
 // bunty's benchmark: throughput against the raw PTY (one client, and three on one session),
-// keystroke echo latency, open-to-prompt, attach time with and without warm spares, memory per
-// idle session, a stalled viewer's catch-up, and start-up of the built binary. Built for a shared, noisy 2-core
+// the floor any Bun PTY-to-WebSocket forwarder pays here, keystroke echo latency,
+// open-to-prompt, attach time with and without warm spares, memory per idle session, a stalled
+// viewer's catch-up, and start-up of the built binary. Built for a shared, noisy 2-core
 // machine: throughput is a ratio to a raw-PTY baseline measured in the same round, rounds are
 // interleaved, and every figure is a median or percentile. docs/benchmarks.md explains each one.
 //
-//   npm run bench                     full run (5 rounds, 2.5-6 minutes depending on load)
+//   npm run bench                     full run (5 rounds, 3-6.5 minutes depending on load)
 //   npm run bench -- --quick          3 rounds, fewer samples
 //   npm run bench -- --only attach,catchup   a subset (names: see --help)
+//   npm run bench -- --only throughput,floor bunty's throughput next to a minimal Bun forwarder
 //   npm run bench -- --rounds 7       more rounds
 //   npm run bench -- --bin dist/bunty run the server benchmarks against an executable instead of the source
 
@@ -27,6 +29,8 @@ const SEQ_CMD = "seq 1 3000000";
 const A_SLEEP_CMD = `sleep 0.5; ${A_CMD}`;
 /** Viewers next to the writer in throughput3. */
 const VIEWERS = 2;
+/** Pace of the floor benchmark's unrelated stream: about what a forwarder delivers here (docs: why not full speed). */
+const STREAM_MBPS = 65;
 /** Warm spares of the pooled server in the attach benchmark. */
 const POOL_SIZE = 4;
 const ECHO_CMD = ["bash", "--noprofile", "--norc", "-c", "stty raw -echo; exec cat"];
@@ -34,7 +38,7 @@ const SHELL_CMD = ["bash", "--noprofile", "--norc", "-i"];
 /** The whole run is aborted (servers killed) after this long. */
 const TOTAL_TIMEOUT_MS = 15 * 60_000;
 
-const SECTIONS = ["throughput", "throughput3", "echo", "open", "attach", "memory", "catchup", "startup"] as const;
+const SECTIONS = ["throughput", "throughput3", "floor", "echo", "open", "attach", "memory", "catchup", "startup"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: bun scripts/bench.ts [--quick] [--rounds N] [--bin PATH] [--only LIST]
@@ -42,7 +46,8 @@ const USAGE = `Usage: bun scripts/bench.ts [--quick] [--rounds N] [--bin PATH] [
   --quick       3 rounds and fewer samples
   --rounds N    interleaved throughput rounds (default 5; 3 with --quick)
   --bin PATH    benchmark this bunty executable (or .ts entry point, run with bun)
-                instead of server/main.ts; start-up is always measured on dist/bunty
+                instead of server/main.ts; start-up is always measured on dist/bunty,
+                and floor (a minimal Bun forwarder, the raw PTY beside a stream) runs no bunty
   --only LIST   comma-separated subset of: ${SECTIONS.join(", ")}
 Prints a table and one line \`BENCH_JSON {...}\`. Exit status 1 if a benchmark failed to run.`;
 
@@ -130,15 +135,20 @@ async function probeServer(): Promise<void> {
 const servers = new Set<Server>();
 /** Servers started by the running section, for their stderr when it fails. */
 let sectionServers: Server[] = [];
-/** `defaultGrace`: leave out `--grace 0`, for benchmarks of sessions that outlive their clients. */
-async function server(command: string[], extra: string[] = [], o: { defaultGrace?: boolean } = {}): Promise<Server> {
-  const common = o.defaultGrace ? serverOptions.filter((x, i, a) => x !== "--grace" && a[i - 1] !== "--grace") : serverOptions;
-  const spec: ServerSpec = { bin: opts.bin, options: ["--port", "0", "--log-level", "warn", ...common, ...extra], command, env, cwd: ROOT };
+async function launch(spec: ServerSpec): Promise<Server> {
   const s = await startServer(spec);
   servers.add(s);
   sectionServers.push(s);
   return s;
 }
+/** `defaultGrace`: leave out `--grace 0`, for benchmarks of sessions that outlive their clients. */
+async function server(command: string[], extra: string[] = [], o: { defaultGrace?: boolean } = {}): Promise<Server> {
+  const common = o.defaultGrace ? serverOptions.filter((x, i, a) => x !== "--grace" && a[i - 1] !== "--grace") : serverOptions;
+  return launch({ bin: opts.bin, options: ["--port", "0", "--log-level", "warn", ...common, ...extra], command, env, cwd: ROOT });
+}
+/** One of the bench's own programs in scripts/bench/ (they print their URL line like a server). */
+const helper = (script: string, options: string[], command?: string[]) =>
+  launch({ bin: [process.execPath, join(ROOT, "scripts/bench", script)], options, command, env, cwd: ROOT });
 async function stop(s: Server): Promise<void> {
   servers.delete(s);
   const how = await s.stop();
@@ -251,6 +261,44 @@ async function throughput3(): Promise<void> {
     }
   } finally {
     await stop(s);
+  }
+}
+
+/**
+ * What any Bun PTY-to-WebSocket forwarder pays here: a minimal forwarder (scripts/bench/forwarder.ts)
+ * against the raw PTY, and the raw PTY beside an unrelated loopback WebSocket stream
+ * (scripts/bench/stream.ts) against the undisturbed raw PTY, all in the same round.
+ */
+async function floor(): Promise<void> {
+  const started: Server[] = [];
+  try {
+    const fwd = await helper("forwarder.ts", [], ["sh", "-c", A_CMD]);
+    started.push(fwd);
+    const sender = await helper("stream.ts", ["send", "--rate", String(STREAM_MBPS)]);
+    started.push(sender);
+    const receiver = await helper("stream.ts", ["recv", sender.wsUrl]);
+    started.push(receiver);
+    log("  warm-up (not counted)");
+    await M.rawPty(A_CMD);
+    await M.buntyRun(fwd);
+    await M.rawBesideStream(receiver.url, A_CMD);
+    const rounds: { raw: M.Run; forwarder: M.Run; stream: M.StreamRun; forwarderRatio: number; streamRatio: number }[] = [];
+    results.floor = { label: "100 MB of 'a'", streamTargetMBps: STREAM_MBPS, rounds };
+    for (let r = 0; r < opts.rounds; r++) {
+      const run = { raw: () => M.rawPty(A_CMD), forwarder: () => M.buntyRun(fwd), stream: () => M.rawBesideStream(receiver.url, A_CMD) };
+      const got: { raw?: M.Run; forwarder?: M.Run; stream?: M.StreamRun } = {};
+      // As in throughput: the raw baseline first in odd rounds, last in even ones.
+      const order = r % 2 === 0 ? (["raw", "forwarder", "stream"] as const) : (["stream", "forwarder", "raw"] as const);
+      for (const k of order) Object.assign(got, { [k]: await run[k]() });
+      const { raw, forwarder, stream } = got as Required<typeof got>;
+      if (forwarder.bytes !== raw.bytes) notes.push(`floor, round ${r + 1}: the forwarder delivered ${forwarder.bytes} bytes, raw PTY ${raw.bytes}`);
+      if (stream.bytes !== raw.bytes) notes.push(`floor, round ${r + 1}: the raw PTY beside the stream read ${stream.bytes} bytes, undisturbed ${raw.bytes}`);
+      const row = { raw, forwarder, stream, forwarderRatio: forwarder.mbps / raw.mbps, streamRatio: stream.mbps / raw.mbps };
+      rounds.push(row);
+      log(`  round ${r + 1}/${opts.rounds}: raw ${row.raw.mbps.toFixed(1)} MB/s, forwarder ${row.forwarder.mbps.toFixed(1)} (${row.forwarderRatio.toFixed(3)}), raw beside a ${row.stream.streamMBps.toFixed(1)} MB/s stream ${row.stream.mbps.toFixed(1)} (${row.streamRatio.toFixed(3)})`);
+    }
+  } finally {
+    for (const s of started.reverse()) await stop(s);
   }
 }
 
@@ -381,6 +429,7 @@ log(`server: ${opts.binLabel}; HOME for shells: ${home}`);
 await probeServer();
 await section("throughput", throughput);
 await section("throughput3", throughput3);
+await section("floor", floor);
 await section("echo", echo);
 await section("open", openPrompt);
 await section("attach", attach);

@@ -10,7 +10,7 @@ import { fmt, max, median, min, round } from "./util.ts";
 export const TARGET = { ratio: 0.95, echoP50Ms: 0.23, echoP99Ms: 1, openP50Ms: 6 } as const;
 
 export interface ReportInput {
-  /** Keyed by benchmark: throughput_<workload>, throughput3, echo, openToPrompt, attach, memory, catchup, startup, startupSource. */
+  /** Keyed by benchmark: throughput_<workload>, throughput3, floor, echo, openToPrompt, attach, memory, catchup, startup, startupSource. */
   results: Results;
   /** Benchmark name -> error text, for those that failed. */
   errors: Record<string, string>;
@@ -80,6 +80,36 @@ function multiSummary(results: Results) {
   };
 }
 
+type Floor = {
+  label: string;
+  streamTargetMBps: number;
+  rounds: { raw: M.Run; forwarder: M.Run; stream: M.StreamRun; forwarderRatio: number; streamRatio: number }[];
+};
+
+function floorSummary(results: Results) {
+  const t = results.floor as Floor | undefined;
+  if (!t || t.rounds.length === 0) return null;
+  const pick = (f: (x: Floor["rounds"][number]) => number) => median(t.rounds.map(f));
+  return {
+    label: t.label,
+    rounds: t.rounds.length,
+    rawMBps: pick((x) => x.raw.mbps),
+    forwarderMBps: pick((x) => x.forwarder.mbps),
+    forwarderRatio: pick((x) => x.forwarderRatio),
+    forwarderRatios: t.rounds.map((x) => x.forwarderRatio),
+    rawBesideStreamMBps: pick((x) => x.stream.mbps),
+    streamRatio: pick((x) => x.streamRatio),
+    streamRatios: t.rounds.map((x) => x.streamRatio),
+    streamTargetMBps: t.streamTargetMBps,
+    streamMBps: pick((x) => x.stream.streamMBps),
+    rawCpuPerRun: pick((x) => x.raw.readerCpu),
+    rawBesideStreamCpuPerRun: pick((x) => x.stream.readerCpu),
+    forwarderCpuPerRun: pick((x) => x.forwarder.readerCpu),
+    clientCpuPerRun: pick((x) => x.forwarder.clientCpu ?? NaN),
+    forwarderFrameBytes: pick((x) => x.forwarder.bytes / x.forwarder.chunks),
+  };
+}
+
 const mib = (n: number) => `${fmt(n / 2 ** 20, n < 10 * 2 ** 20 ? 2 : 0)} MiB`;
 
 /** A failure in a table cell: the first part only; the whole text follows the table. */
@@ -135,6 +165,31 @@ export function report(input: ReportInput, meta: Record<string, unknown>): Recor
     ]);
     rows.push(["  server event-loop lag during a run, max", `${fmt(m3.lagMaxMs, 0)} ms p50 (worst ${fmt(m3.lagWorstMs, 0)})`, ""]);
   } else if (errors.throughput3) rows.push(["Throughput, 3 clients on one session", failed(errors.throughput3), ""]);
+  const fl = floorSummary(results);
+  if (fl) {
+    rows.push([
+      `Floor: minimal Bun forwarder, ${fl.label}`,
+      `ratio ${fmt(fl.forwarderRatio, 3)} (raw PTY ${fmt(fl.rawMBps, 1)} MB/s, forwarder ${fmt(fl.forwarderMBps, 1)} MB/s)`,
+      "",
+    ]);
+    rows.push(["  per-round ratios", fl.forwarderRatios.map((r) => r.toFixed(3)).join(" "), ""]);
+    rows.push([
+      "  CPU s per run",
+      `raw reader ${fmt(fl.rawCpuPerRun)}, forwarder ${fmt(fl.forwarderCpuPerRun)} + client ${fmt(fl.clientCpuPerRun)}; average frame ${fmt(fl.forwarderFrameBytes, 0)} B`,
+      "",
+    ]);
+    rows.push([
+      `Floor: raw PTY beside an unrelated stream`,
+      `ratio ${fmt(fl.streamRatio, 3)} (raw PTY ${fmt(fl.rawMBps, 1)} MB/s alone, ${fmt(fl.rawBesideStreamMBps, 1)} MB/s beside the stream)`,
+      "",
+    ]);
+    rows.push(["  per-round ratios", fl.streamRatios.map((r) => r.toFixed(3)).join(" "), ""]);
+    rows.push([
+      "  the stream",
+      `${fmt(fl.streamMBps, 1)} MB/s (paced at ${fl.streamTargetMBps}) over loopback WebSocket, 2 processes, no PTY; raw reader CPU s ${fmt(fl.rawBesideStreamCpuPerRun)} beside it`,
+      "",
+    ]);
+  } else if (errors.floor) rows.push(["Floor: minimal forwarder, raw PTY beside a stream", failed(errors.floor), ""]);
   const e = results.echo as L.EchoResult | undefined;
   if (e) {
     rows.push([
@@ -227,7 +282,7 @@ export function report(input: ReportInput, meta: Record<string, unknown>): Recor
   const w1 = Math.max(...rows.map((r) => r[1].length));
   const line = "-".repeat(w0 + w1 + 30);
   console.log(`\nbunty benchmark, ${meta.date}: ${meta.cpus} cores (${meta.cpuModel}), bun ${meta.bun}, server ${meta.server}`);
-  const ran = WORKLOADS.some((w) => results[`throughput_${w.key}`]) || results.throughput3 ? `${meta.rounds} interleaved throughput rounds` : "no throughput rounds";
+  const ran = WORKLOADS.some((w) => results[`throughput_${w.key}`]) || results.throughput3 || results.floor ? `${meta.rounds} interleaved throughput rounds` : "no throughput rounds";
   console.log(`${ran}${quick ? " (--quick)" : ""}; load average before ${meta.loadBefore}, after ${meta.loadAfter}; ${meta.seconds} s`);
   console.log(line);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
@@ -253,6 +308,14 @@ export function report(input: ReportInput, meta: Record<string, unknown>): Recor
     runs: (results.throughput3 as Multi).rounds.map((x) => ({
       rawMBps: round(x.raw.mbps, 2), rawBytes: x.raw.bytes, rawSeconds: round(x.raw.seconds, 3), slowestMBps: round(x.bunty.mbps, 2), ratio: round(x.ratio, 3),
       clients: x.bunty.clients.map((c) => roundAll(c)),
+    })),
+  };
+  const fljson = floorSummary(results);
+  summary.floor = fljson && {
+    ...(roundAll(fljson) as object),
+    runs: (results.floor as Floor).rounds.map((x) => ({
+      rawMBps: round(x.raw.mbps, 2), forwarderMBps: round(x.forwarder.mbps, 2), rawBesideStreamMBps: round(x.stream.mbps, 2), streamMBps: round(x.stream.streamMBps, 2),
+      forwarderRatio: round(x.forwarderRatio, 3), streamRatio: round(x.streamRatio, 3), rawBytes: x.raw.bytes, forwarderBytes: x.forwarder.bytes, rawBesideStreamBytes: x.stream.bytes,
     })),
   };
   Object.assign(summary, roundAll({
