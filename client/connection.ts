@@ -98,6 +98,18 @@ function socketUrl(): string {
   return url.href;
 }
 
+let outputSeen: () => void = () => {};
+/** Resolves when the first output of the first connection has arrived. */
+export const firstOutput = new Promise<void>((resolve) => (outputSeen = resolve));
+
+/** The first connection's milestones as performance marks (devtools, the browser check's load timing); once each, so they never pile up. */
+const marked = new Set<string>();
+function markOnce(name: string): void {
+  if (marked.has(name)) return;
+  marked.add(name);
+  performance.mark(name);
+}
+
 export function connect(): void {
   clearTimeout(retryTimer);
   retryTimer = undefined;
@@ -106,6 +118,7 @@ export function connect(): void {
   sentSize = null;
   if (bunty.state !== "reconnecting") setState("connecting");
   else render();
+  markOnce("bunty:connect");
   const sock = new WebSocket(socketUrl());
   sock.binaryType = "arraybuffer";
   ws = bunty.socket = sock;
@@ -115,6 +128,7 @@ export function connect(): void {
   let heartbeat: ReturnType<typeof setInterval> | undefined;
 
   sock.onopen = () => {
+    markOnce("bunty:open");
     openedAt = lastRx = Date.now();
     // Timestamps, not timer counts: background tabs throttle timers, which must not look like a dead link.
     heartbeat = setInterval(() => {
@@ -127,6 +141,10 @@ export function connect(): void {
     if (ws !== sock) return;
     lastRx = Date.now();
     if (typeof ev.data === "string") return control(decodeServerMessage(ev.data), ev.data);
+    if (!marked.has("bunty:output")) {
+      markOnce("bunty:output");
+      outputSeen();
+    }
     stream.bytes(new Uint8Array(ev.data));
     bunty.offset = stream.offset;
   };
@@ -157,6 +175,7 @@ export function connect(): void {
 function control(msg: ServerMessage | null, raw: string): void {
   switch (msg?.type) {
     case "hello":
+      markOnce("bunty:hello");
       bunty.session = msg.session;
       bunty.mode = msg.mode;
       bunty.writer = msg.writer;

@@ -2,7 +2,7 @@
 
 import { loadAddons } from "./addons.ts";
 import { signIn } from "./address.ts";
-import { applySize, connect, input, newSession, TITLE } from "./connection.ts";
+import { applySize, connect, firstOutput, input, newSession, TITLE } from "./connection.ts";
 import { setupKeys } from "./keys.ts";
 import { useBestRenderer } from "./renderer.ts";
 import { createSearchBox } from "./search.ts";
@@ -22,6 +22,8 @@ declare global {
 window.term = term;
 window.bunty = bunty;
 // Sign in (trade a token in the address for the cookie) while the rest of the page is set up.
+// performance.mark()s (devtools' Performance panel, the browser check): script, connect, open, hello, output.
+performance.mark("bunty:script");
 const signedIn = signIn();
 document.title = TITLE;
 
@@ -31,15 +33,17 @@ bunty.options = options;
 bunty.screenReader = options.screenReader;
 
 let logged = false;
-useBestRenderer(term, (renderer, why) => {
+// Probing the GPU creates WebGL contexts, 20-100 ms of main thread on a cold browser: done once
+// the first output is on the screen (or after RENDERER_WAIT_MS), so it does not delay the prompt.
+// Until then the terminal draws with the DOM renderer.
+const RENDERER_WAIT_MS = 1000;
+void Promise.race([firstOutput, new Promise((r) => setTimeout(r, RENDERER_WAIT_MS))]).then(() => setTimeout(() => useBestRenderer(term, (renderer, why) => {
   bunty.renderer = renderer;
   if (!logged) console.info(`bunty: renderer ${renderer}${why ? ` (${why})` : ""}`);
-  else {
-    console.warn(`bunty: renderer now ${renderer} (${why})`);
-    applySize(); // the DOM renderer measures cells its own way: fit again
-  }
+  else console.warn(`bunty: renderer now ${renderer} (${why})`);
+  if (logged || renderer === "webgl") applySize(); // each renderer measures cells its own way: fit again
   logged = true;
-});
+}), 20));
 window.termImages = loadAddons(term);
 setupTransfer();
 

@@ -63,6 +63,19 @@ export const screenText = (p: Page) =>
     for (let i = 0; i < b.length; i++) lines.push(b.getLine(i)?.translateToString(true) ?? "");
     return lines.join("\n");
   });
+/** The buffer as the program wrote it: rows the terminal wrapped are joined back into one line. */
+export const logicalText = (p: Page) =>
+  p.evaluate(() => {
+    const b = window.term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < b.length; i++) {
+      const line = b.getLine(i);
+      const text = line?.translateToString(true) ?? "";
+      if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+      else lines.push(text);
+    }
+    return lines.join("\n");
+  });
 export const cursorLine = (p: Page) => p.evaluate(() => {
   const b = window.term.buffer.active;
   return b.getLine(b.baseY + b.cursorY)?.translateToString(true) ?? "";
