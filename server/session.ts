@@ -213,12 +213,8 @@ export class Session {
     client.sendText(encodeMessage(message));
   }
 
-  /** Sends a control message to every client of the session. */
-  notify(message: ServerMessage): void {
-    this.broadcast(message);
-  }
-
-  private broadcast(message: ServerMessage): void {
+  /** Sends a control message to every client of the session (size, exit, a bunty-get download). */
+  broadcast(message: ServerMessage): void {
     const text = encodeMessage(message);
     for (const c of this.attached.keys()) c.sendText(text);
   }

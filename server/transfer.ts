@@ -269,7 +269,7 @@ export class Transfers {
     this.downloads.set(s.id, list);
     this.opts.log("file.offered", { session: s.id, name: d.name, size });
     const m: DownloadMessage = { type: "download", id: d.id, name: d.name, size };
-    s.notify(m);
+    s.broadcast(m);
   }
 
   /** An offered download, unless it expired. */
