@@ -13,6 +13,8 @@ const DONE_SHOW_MS = 5_000;
 const ERROR_SHOW_MS = 12_000;
 /** Entries kept in `bunty.transfer` (the oldest finished ones go first). */
 const MAX_ENTRIES = 50;
+/** Download notices shown at once: output can print any number of bunty-get requests (the oldest notice goes). */
+const MAX_OFFERS_SHOWN = 5;
 
 export interface UploadEntry {
   name: string;
@@ -222,6 +224,8 @@ export function offerDownload(m: DownloadMessage): void {
   const d: DownloadEntry = { id: m.id, session: bunty.session, name: m.name, size: m.size, clicked: false, dismissed: false };
   bunty.transfer.downloads.push(d);
   trim(bunty.transfer.downloads);
+  const shown = panel.querySelectorAll(".transfer.download");
+  for (let i = 0; i <= shown.length - MAX_OFFERS_SHOWN; i++) shown[i]!.remove();
   const div = item("download");
   div.dataset.id = m.id;
   const name = el("div", { className: "name", textContent: m.name, title: m.name });

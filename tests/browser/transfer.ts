@@ -103,6 +103,14 @@ export async function checkTransfer(ctx: Context, server: TestServer, page?: Pag
     const saved = await dl.path();
     check("Download saves the file's exact bytes under its name", !!saved && sha256(readFileSync(saved)) === sha256(data) && dl.suggestedFilename() === "from-server.bin", `${dl.suggestedFilename()} at ${saved}`);
     await sleep(100);
+
+    // Output that prints many requests (a hostile file, a loop) shows a few notices, not one each.
+    await p.evaluate(() => window.term.focus()); // the Download button had the focus
+    await typeLine(p, "for i in $(seq 30); do bunty-get from-server.bin 2>/dev/null; done; echo offers-$((6*5))");
+    await waitFor(async () => (await p.evaluate(() => window.bunty.transfer.downloads.length)) >= 20, 10_000);
+    await sleep(300);
+    const many = await p.evaluate(() => ({ shown: document.querySelectorAll("#transfers .download").length, offers: window.bunty.transfer.downloads.length, state: window.bunty.state }));
+    check("30 offers in a row: at most 5 notices on the page, still live", many.shown <= 5 && many.shown >= 1 && many.offers >= 20 && many.state === "live", JSON.stringify(many));
   } catch (e) {
     check("transfer check ran to the end", false, String((e as Error)?.stack ?? e));
   } finally {
