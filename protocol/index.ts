@@ -26,6 +26,8 @@ export const Query = {
 /** URL paths, relative to the server's base. */
 export const Paths = {
   page: "/",
+  /** The page listing the server's sessions (attach, view, share, end). */
+  sessionsPage: "/sessions",
   health: "/api/health",
   sessions: "/api/sessions",
   /** POST with `Authorization: Bearer TOKEN`: the browser trades the token for an HttpOnly cookie. GET: whether this client is authenticated. */

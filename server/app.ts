@@ -75,7 +75,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   const assets = await loadAssets();
   const plainPage = assets.get("/")!;
   assets.set("/", withPageOptions(plainPage, config.clientOptions));
-  const lag = startLagMonitor();
+  const lag = startLagMonitor((ms) => pool.shedLoad(ms)); // the first sample comes after `pool` is set
   const screen = new ScreenModels({ scrollback: config.scrollback, log });
   const transfers = config.noFileTransfer ? null : new Transfers({ log, uploadMaxBytes: config.uploadMaxBytes, startCwd: config.cwd ?? process.cwd() });
   if (transfers) await transfers.install().catch((e) => log("file.helper_failed", { message: String((e as Error)?.message ?? e) }, "error")); // bunty-get missing; uploads still work
@@ -86,14 +86,14 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     await recordings.prepare(); // a directory that cannot be made is logged; sessions run unrecorded
   }
   let shutdown: () => Promise<void> = async () => {};
-  const pool = new Pool({
-    command: config.command, cwd: config.cwd, env, maxSessions: config.maxSessions,
+  const pool: Pool = new Pool({
+    command: config.command, cwd: config.cwd, env, maxSessions: config.maxSessions, maxDetached: config.maxDetached,
     graceMs: config.graceS * 1000, idleTimeoutMs: config.idleTimeoutS * 1000, spares: config.poolSize, screen, log,
     onEnded: (s) => {
       transfers?.forget(s.id);
       if (config.once && pool.created > 0 && pool.size === 0) void shutdown().then(() => process.exit(0));
     },
-    record: recordings ? (s) => recordings.start({ sessionId: s.id, created: s.created, cols: s.cols, rows: s.rows, command: s.command }) : undefined,
+    record: recordings ? (s) => recordings.start({ sessionId: s.id, created: s.created, cols: s.cols, rows: s.rows, command: s.command }, true) : undefined,
     watchOutput: transfers ? (s) => transfers.watch(s) : undefined,
   });
   // What update() may change, read by the routes on every request: one object or array each, changed in place.
@@ -185,7 +185,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     return stopping;
   };
   const update = (next: Config) => {
-    pool.configure({ maxSessions: next.maxSessions, graceMs: next.graceS * 1000, idleTimeoutMs: next.idleTimeoutS * 1000, spares: next.poolSize });
+    pool.configure({ maxSessions: next.maxSessions, maxDetached: next.maxDetached, graceMs: next.graceS * 1000, idleTimeoutMs: next.idleTimeoutS * 1000, spares: next.poolSize });
     Object.assign(socketOpts, { readonly: next.readonly, maxClients: next.maxClients });
     allowOrigins.splice(0, allowOrigins.length, ...next.allowOrigins);
     Object.assign(policy, { allowed: next.allowCommands, any: next.allowAnyCommand });

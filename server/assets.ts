@@ -4,6 +4,7 @@
 // start. Only these exact paths exist: nothing else on disk is reachable through them.
 
 import { join } from "node:path";
+import { Paths } from "../protocol/index.ts";
 import { OPTIONS_META } from "../protocol/options.ts";
 import terminal from "../client/index.html";
 import recordings from "../client/recordings.html";
@@ -28,7 +29,7 @@ export type Assets = Map<string, Asset>;
 /** Each page: its URL path, its source, and the bundle the HTML import gives. */
 const PAGES = [
   { path: "/", source: "index.html", bundle: terminal },
-  { path: "/sessions", source: "sessions.html", bundle: sessions },
+  { path: Paths.sessionsPage, source: "sessions.html", bundle: sessions },
   { path: "/recordings", source: "recordings.html", bundle: recordings },
 ] as const;
 

@@ -25,8 +25,10 @@ export interface Config {
   env: Record<string, string>;
   /** The page's display defaults, from -t key=value (checked against protocol/options.ts); the URL query overrides them. */
   clientOptions: Record<string, string>;
-  /** Most sessions alive at once (warm spares included). */
+  /** Most sessions alive at once (warm spares not counted). */
   maxSessions: number;
+  /** Most sessions kept without a client; past it the least worth keeping is ended. */
+  maxDetached: number;
   /** Seconds a session without clients lives on; 0 = it ends with its last client. */
   graceS: number;
   /** End sessions with no input or output for this many seconds; 0 = never. */

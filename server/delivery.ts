@@ -67,6 +67,8 @@ export class Delivery {
     from: number,
     /** Called when the socket refused a send outright (closed, or over Bun's hard limit). */
     private readonly onDropped: () => void,
+    /** Called after a catch-up moved `sent` forward (the session may let a held program go on). */
+    private readonly onProgress: () => void = () => {},
   ) {
     this.sent = from;
   }
@@ -171,11 +173,12 @@ export class Delivery {
     }
     // One piece at a time: a client that fills up again after a few pieces costs only those copies.
     while (!this.closed && this.sent < log.end) {
-      if (this.full()) return; // still behind: the next drain or ack continues
+      if (this.full()) return this.onProgress(); // still behind: the next drain or ack continues
       const piece = log.read(this.sent, CATCH_UP_FRAME_BYTES);
       if (!piece) return; // overtaken by the log while sending: the next attempt takes a snapshot
       this.send(piece);
     }
     this.behind = this.closed || this.sent !== log.end;
+    this.onProgress();
   }
 }

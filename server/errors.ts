@@ -22,8 +22,10 @@ export class AppError extends Error {
   }
 }
 
-export const tooManySessions = (max: number) =>
-  new AppError("too_many_sessions", `the server already runs its maximum of ${max} sessions`, 503, CloseCode.tooManySessions);
+export const tooManySessions = (max: number, why: "attached" | "ending" = "attached") =>
+  new AppError("too_many_sessions", why === "attached"
+    ? `the server already runs its maximum of ${max} sessions, each with a client attached`
+    : `the server is still ending ${max} sessions; try again in a few seconds`, 503, CloseCode.tooManySessions);
 
 export const spawnFailed = (why: string) => new AppError("spawn_failed", why, 500, CloseCode.spawnFailed);
 

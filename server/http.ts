@@ -95,7 +95,7 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
     .get(Paths.auth, () => ({ authenticated: true }), { detail: { summary: "200 when this client is authenticated (else the guard answers 401)" } })
     .get(Paths.health, () => ({
       status: "ok", version: VERSION, commit: COMMIT, uptime: Math.round((Date.now() - started) / 1000),
-      sessions: pool.size, spares: pool.spareCount, clients: pool.clientCount(), sessionsCreated: pool.created, authFailures: auth.failuresTotal,
+      sessions: pool.size, detached: pool.detachedCount, ending: pool.endingCount, sessionsEvicted: pool.evicted, spares: pool.spareCount, clients: pool.clientCount(), sessionsCreated: pool.created, authFailures: auth.failuresTotal,
       eventLoopLagMs: lag.current(), eventLoopLagMaxMs: lag.max(), rssBytes: process.memoryUsage.rss(), screen: screen.stats(),
     }), { detail: { summary: "Liveness, load and event-loop lag" } })
     .get(METRICS_PATH, () => new Response(renderMetrics(collectMetrics({ pool, auth, lag, screen })), { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } }),
@@ -115,7 +115,7 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       if (!s) throw notFound(params.id);
       return s.info();
     }, { params: t.Object({ id: t.String({ maxLength: 64 }) }), response: { 200: SessionInfo, 404: ErrorBody }, detail: { summary: "One session" } })
-    .post(Paths.sessions, ({ body, set, request }) => {
+    .post(Paths.sessions, async ({ body, set, request }) => {
       requireSameOrigin(request);
       let argv: string[] | undefined;
       if (body.argv) {
@@ -126,7 +126,9 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
         if (!argv) throw new AppError("forbidden_command", `command ${JSON.stringify(body.command)} is not in the allow-list (--allow-command)`, 403, CloseCode.spawnFailed);
       }
       try {
+        await pool.room(request.signal);
         const s = pool.create(body.cols ?? Limits.defaultCols, body.rows ?? Limits.defaultRows, argv);
+        s.keep("api"); // someone asked for it and holds its id
         s.startGrace(); // nobody is attached yet
         set.status = 201;
         return s.info();

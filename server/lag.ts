@@ -14,15 +14,18 @@ export interface LagMonitor {
   stop(): void;
 }
 
-export function startLagMonitor(): LagMonitor {
+/** `onSample` sees every sample (ms late) as it is taken. */
+export function startLagMonitor(onSample?: (lagMs: number) => void): LagMonitor {
   const samples: number[] = [];
   const keep = Math.ceil(LAG_WINDOW_MS / LAG_SAMPLE_MS);
   let expected = performance.now() + LAG_SAMPLE_MS;
   const timer = setInterval(() => {
     const now = performance.now();
-    samples.push(Math.max(0, now - expected));
+    const lag = Math.max(0, now - expected);
+    samples.push(lag);
     if (samples.length > keep) samples.shift();
     expected = now + LAG_SAMPLE_MS;
+    onSample?.(lag);
   }, LAG_SAMPLE_MS);
   timer.unref();
   const round = (n: number) => Math.round(n * 100) / 100;

@@ -7,6 +7,7 @@ import { COMMIT, parseArgs, USAGE, VERSION } from "./cli.ts";
 import { changes, printable, reloaded } from "./config.ts";
 import { startServer, unixPath } from "./app.ts";
 import { createLogger, type LogFn } from "./log.ts";
+import { raiseOwnPriority } from "./sched.ts";
 import { SESSION_END_BOUND_MS } from "./session.ts";
 
 /** After SIGTERM/SIGINT the process exits by this deadline even if something hangs. */
@@ -65,6 +66,9 @@ try {
   console.error(/EADDRINUSE|EACCES|in use|listen|address/i.test(msg + String((e as { code?: string }).code)) ? `bunty: cannot listen on ${config.host}:${config.port}: ${msg}` : `bunty: cannot start: ${msg}`);
   process.exit(1);
 }
+// A busy terminal must not starve the server that serves them all (sched.ts).
+const priority = await raiseOwnPriority();
+log("server.priority", priority, "debug");
 // The one place the token is shown: the URL to open.
 const where = unixPath(config.host) ? ` on unix socket ${unixPath(config.host)}, path` : "";
 console.log(`bunty ${VERSION} serving ${JSON.stringify(config.command.join(" "))}${config.readonly ? " read-only" : ""}${where} at ${server.openUrl.href}`);

@@ -47,6 +47,9 @@ export function collectMetrics({ pool, auth, lag, screen }: MetricsSources): Met
   return [
     { name: "bunty_build_info", type: "gauge", value: 1, labels: { version: VERSION, commit: COMMIT }, help: "Always 1; the labels name the running version." },
     { name: "bunty_sessions", type: "gauge", value: t.sessions, help: "Live sessions handed to clients or the API (warm spares not counted)." },
+    { name: "bunty_detached_sessions", type: "gauge", value: t.detached, help: "Live sessions with no client attached (at most --max-detached)." },
+    { name: "bunty_ending_sessions", type: "gauge", value: t.ending, help: "Sessions being ended: their processes are being reaped." },
+    { name: "bunty_sessions_evicted_total", type: "counter", value: t.evicted, help: "Detached sessions ended to stay under --max-detached or to make room under --max-sessions." },
     { name: "bunty_spare_sessions", type: "gauge", value: t.spares, help: "Warm spares started and waiting (--pool-size)." },
     { name: "bunty_sessions_created_total", type: "counter", value: t.created, help: "Sessions started since the server started (warm spares included)." },
     { name: "bunty_sessions_ended_total", type: "counter", value: t.ended, help: "Sessions ended and reaped since the server started (warm spares included)." },

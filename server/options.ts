@@ -116,7 +116,9 @@ export const OPTIONS: readonly OptionSpec[] = [
       if (!["string", "number", "boolean"].includes(typeof v)) throw new Error(`${label}.${k} must be a string, number or boolean`);
       return clientOption(k, String(v), label);
     } },
-  { key: "maxSessions", name: "max-sessions", arg: "N", ...int(1, 100_000), default: 64, section: "options", reload: true, help: "most sessions alive at once (default {default}); more are refused" },
+  { key: "maxSessions", name: "max-sessions", arg: "N", ...int(1, 100_000), default: 64, section: "options", reload: true, help: "most sessions alive at once (default {default}; warm spares not counted); a new one ends a detached session to make room, and is refused only when every session has a client" },
+  { key: "maxDetached", name: "max-detached", arg: "N", ...int(0, 100_000), default: 32, section: "options", reload: true,
+    help: "most sessions kept without a client (default {default}); past it, or when a new session needs room under --max-sessions, the detached session least worth keeping is ended (never typed in first, then the longest detached)" },
   { key: "graceS", name: "grace", arg: "S", ...int(0, 7 * 86400), default: 300, section: "options", reload: true,
     help: "seconds a session without clients lives on (default {default}); 0 ends a session with its last client (the ttyd behaviour)" },
   { key: "idleTimeoutS", name: "idle-timeout", arg: "S", ...int(0, 30 * 86400), default: 0, section: "options", reload: true, help: "end sessions with no input or output for S seconds (default 0: never)" },

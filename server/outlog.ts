@@ -10,6 +10,14 @@
  * memory is committed only as output fills it: an idle session touches a few pages.
  */
 export const OUTPUT_LOG_BYTES = 8 << 20;
+/**
+ * Rings of ended sessions kept for the next sessions, at most. The garbage collector gives dead
+ * shared buffers back late (measured: 8 MiB buffers dropped 20 at a time left 340 MiB resident
+ * until a full collection), so a churn of sessions that printed much would grow the process by
+ * 8 MiB per session; reusing rings bounds it by the sessions alive plus these.
+ */
+export const SPARE_RINGS_MAX = 8;
+const spareRings: SharedArrayBuffer[] = [];
 
 /** What another thread needs to read a log: the ring, and a cell holding the end offset. */
 export interface SharedLog {
@@ -19,7 +27,7 @@ export interface SharedLog {
 }
 
 export class OutputLog {
-  private readonly ring: Uint8Array;
+  private ring: Uint8Array;
   private readonly endCell: BigInt64Array;
   /** Absolute offset one past the newest byte. */
   private endOffset: number;
@@ -27,11 +35,22 @@ export class OutputLog {
   private readonly startFloor: number;
 
   constructor(size = OUTPUT_LOG_BYTES, startOffset = 0) {
-    this.ring = new Uint8Array(new SharedArrayBuffer(size));
+    const reused = size === OUTPUT_LOG_BYTES ? spareRings.pop() : undefined;
+    this.ring = new Uint8Array(reused ?? new SharedArrayBuffer(size));
     this.endCell = new BigInt64Array(new SharedArrayBuffer(8));
     this.endOffset = startOffset;
     this.startFloor = startOffset;
     Atomics.store(this.endCell, 0, BigInt(startOffset));
+  }
+
+  /**
+   * The log is done (its session ended and nobody reads it any more, the screen worker included):
+   * its ring goes to the next session. Afterwards it holds nothing and ignores appends; `end` stays.
+   */
+  release(): void {
+    if (this.ring.length === 0) return;
+    if (this.ring.length === OUTPUT_LOG_BYTES && spareRings.length < SPARE_RINGS_MAX) spareRings.push(this.ring.buffer as SharedArrayBuffer);
+    this.ring = new Uint8Array(0);
   }
 
   get shared(): SharedLog {
@@ -40,7 +59,7 @@ export class OutputLog {
 
   /** Oldest offset still held. */
   get start(): number {
-    return Math.max(this.startFloor, this.endOffset - this.ring.length);
+    return this.ring.length === 0 ? this.endOffset : Math.max(this.startFloor, this.endOffset - this.ring.length);
   }
   /** Offset one past the newest byte (= total bytes written since offset 0). */
   get end(): number {
@@ -49,6 +68,7 @@ export class OutputLog {
 
   append(bytes: Uint8Array): void {
     const size = this.ring.length;
+    if (size === 0) return; // released
     let src = bytes;
     if (src.length > size) src = src.subarray(src.length - size);
     const at = (this.endOffset + (bytes.length - src.length)) % size;
@@ -61,7 +81,7 @@ export class OutputLog {
 
   /** Whether every byte from `offset` to the end is still held. */
   has(offset: number): boolean {
-    return offset >= this.start && offset <= this.endOffset;
+    return this.ring.length > 0 && offset >= this.start && offset <= this.endOffset;
   }
 
   /** A copy of at most `max` bytes from `offset` (fewer at the ring's end), or null when `offset` is not in the log. */

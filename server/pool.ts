@@ -13,6 +13,25 @@ import { Session, SESSION_END_BOUND_MS, type SessionInfo } from "./session.ts";
 
 /** How often sessions are checked against the idle timeout. */
 const IDLE_SWEEP_MS = 1000;
+/**
+ * Load shedding, the fairness rule between sessions: when the event loop is this late (ms), the
+ * sessions that printed more than SHED_MIN_BYTES in the last lag sample are paused (their
+ * programs wait, nothing is lost) until the lag is below SHED_RELEASE_LAG_MS again. So a flood
+ * in some sessions cannot starve typing in another one, the API or /api/health.
+ */
+export const SHED_LAG_MS = 30;
+export const SHED_RELEASE_LAG_MS = 10;
+/** A shed session stays paused at least this long, so floods resume one by one, not all at once. */
+export const SHED_HOLD_MS = 250;
+/** 16 KiB per 50 ms lag sample (320 KB/s): far above typing and its echo. */
+export const SHED_MIN_BYTES = 16 << 10;
+/**
+ * Sessions being ended hold their processes until reaped (at most SESSION_END_BOUND_MS each).
+ * Past --max-sessions of them, a new session waits for one to be gone, at most ROOM_WAIT_MS: so
+ * live, ending and spare sessions together never hold more than 2 x --max-sessions + --pool-size
+ * terminals' processes, however fast sessions are started and dropped.
+ */
+export const ROOM_WAIT_MS = SESSION_END_BOUND_MS + 1000;
 /** A spare that dies before it is used delays the next refill by this much, doubling up to the max (a command that exits at once must not fork in a loop). */
 const SPARE_BACKOFF_MS = 1000;
 const SPARE_BACKOFF_MAX_MS = 30_000;
@@ -23,7 +42,10 @@ export interface PoolOptions {
   cwd?: string;
   /** Environment for every program (TERM included). */
   env: Record<string, string>;
+  /** Most live sessions (handed out, not ending; spares not counted). */
   maxSessions: number;
+  /** Most live sessions without a client; past it, the least worth keeping is ended (evicted). */
+  maxDetached: number;
   /** How long a session without clients lives on; 0 = ends with its last client. */
   graceMs: number;
   /** End sessions with no input or output for this long; 0 = never. */
@@ -34,7 +56,7 @@ export interface PoolOptions {
   log: LogFn;
   /** Called after any session (spares included) has ended and left the pool. */
   onEnded?(s: Session): void;
-  /** --record: a recorder for a session handed out (a new one, or a spare when it is handed out). */
+  /** --record: a recorder for a session handed out (a new one, or a spare when it is handed out), held until the session is worth keeping (Session.keep): a disposable session leaves no file. */
   record?(s: Session): Recorder | null;
   /** File transfer: a watcher of each session's output (bunty-get requests). */
   watchOutput?(s: Session): ((bytes: Uint8Array) => void) | null;
@@ -44,6 +66,10 @@ export interface PoolOptions {
 export interface PoolTotals {
   /** Live sessions handed out (spares not counted). */
   sessions: number;
+  /** Of those, sessions with no client attached. */
+  detached: number;
+  /** Sessions being ended (their processes being reaped). */
+  ending: number;
   spares: number;
   clients: number;
   /** Sessions started (spares included) and ended, since start. */
@@ -55,6 +81,8 @@ export interface PoolTotals {
   resyncs: number;
   /** Clients closed because they refused output. */
   clientsDropped: number;
+  /** Detached sessions ended to stay under --max-detached or to make room for a new session. */
+  evicted: number;
 }
 
 export class Pool {
@@ -67,10 +95,15 @@ export class Pool {
   private stopped = false;
   created = 0;
   ended = 0;
+  evicted = 0;
   /** What sessions that have left the pool contributed to the totals. */
   private readonly gone = { bytesIn: 0, bytesOut: 0, resyncs: 0, clientsDropped: 0 };
   /** Sessions out of `sessions` early (a spare that gave way) that have not been forgotten yet. */
   private readonly leaving = new Set<Session>();
+  /** New sessions waiting for ending ones to be gone (see ROOM_WAIT_MS), first come first served. */
+  private readonly roomWaiters: (() => void)[] = [];
+  /** Read by every session on every output chunk: while set, a session past SHED_MIN_BYTES since the last sample pauses itself at once. */
+  private readonly load = { overloaded: false, shedMinBytes: SHED_MIN_BYTES, shedMs: SHED_HOLD_MS };
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
@@ -82,8 +115,8 @@ export class Pool {
    * ones only, a smaller pool ends the extra spares, a new grace applies from the next time a
    * session loses its last client, a new idle timeout at the next sweep.
    */
-  configure(o: Pick<PoolOptions, "maxSessions" | "graceMs" | "idleTimeoutMs" | "spares">): void {
-    Object.assign(this.opts, { maxSessions: o.maxSessions, graceMs: o.graceMs, idleTimeoutMs: o.idleTimeoutMs, spares: o.spares });
+  configure(o: Pick<PoolOptions, "maxSessions" | "maxDetached" | "graceMs" | "idleTimeoutMs" | "spares">): void {
+    Object.assign(this.opts, { maxSessions: o.maxSessions, maxDetached: o.maxDetached, graceMs: o.graceMs, idleTimeoutMs: o.idleTimeoutMs, spares: o.spares });
     clearInterval(this.sweep);
     this.sweep = undefined;
     if (o.idleTimeoutMs > 0 && !this.stopped) {
@@ -91,6 +124,7 @@ export class Pool {
       this.sweep.unref();
     }
     while (this.spares.length > o.spares) this.dropSpare(this.spares.pop()!, "pool size lowered");
+    this.enforceDetached();
     this.scheduleRefill(0);
   }
 
@@ -101,12 +135,88 @@ export class Pool {
     this.leaving.add(spare);
   }
 
-  /** Live sessions handed to clients (spares not counted). */
+  /** Live sessions handed to clients (spares and sessions being ended not counted). */
   get size(): number {
-    return this.sessions.size - this.spares.length;
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.state === "live") n++;
+    return n;
   }
   get spareCount(): number {
     return this.spares.length;
+  }
+  /** Live sessions without a client. */
+  get detachedCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.detached) n++;
+    return n;
+  }
+  /** Sessions being ended: their processes are being reaped (at most about SESSION_END_BOUND_MS each). */
+  get endingCount(): number {
+    let n = this.leaving.size;
+    for (const s of this.sessions.values()) if (s.state === "ending") n++;
+    return n;
+  }
+
+  /**
+   * Resolves once a new session may be started without more than --max-sessions sessions being
+   * ended at once (at once, normally). Rejects after ROOM_WAIT_MS (the reaper is stuck: refused
+   * like a full server), or when `signal` aborts (the client went away meanwhile).
+   */
+  async room(signal?: AbortSignal): Promise<void> {
+    if (this.endingCount < this.opts.maxSessions && this.roomWaiters.length === 0) return;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const wake = () => resolve();
+    this.roomWaiters.push(wake);
+    const fail = (e: unknown) => {
+      const i = this.roomWaiters.indexOf(wake);
+      if (i >= 0) this.roomWaiters.splice(i, 1);
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(tooManySessions(this.opts.maxSessions, "ending")), ROOM_WAIT_MS);
+    const onAbort = () => fail(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await promise;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Lets waiting new sessions go while there is room. */
+  private wakeWaiters(): void {
+    let free = this.opts.maxSessions - this.endingCount;
+    while (free-- > 0 && this.roomWaiters.length > 0) this.roomWaiters.shift()!();
+  }
+
+  /**
+   * The detached session least worth keeping, or null: fewest reasons to keep it (none = never
+   * typed in, never attached to by id, nobody stayed), then the longest detached.
+   */
+  private leastKept(): Session | null {
+    let worst: Session | null = null;
+    for (const s of this.sessions.values()) {
+      if (!s.detached) continue;
+      if (!worst || s.keptBy.size < worst.keptBy.size || (s.keptBy.size === worst.keptBy.size && s.detachedAt < worst.detachedAt)) worst = s;
+    }
+    return worst;
+  }
+
+  /** Ends a detached session to respect a bound; logged and counted (bunty_sessions_evicted_total). */
+  private evict(s: Session, bound: "max-detached" | "max-sessions"): void {
+    this.evicted++;
+    this.opts.log("session.evicted", { session: s.id, bound, keptBy: [...s.keptBy].join(",") || "nothing", detachedMs: Date.now() - s.detachedAt }, "warn");
+    void s.end(CloseCode.sessionEnded, "evicted");
+  }
+
+  /** Keeps the detached sessions within --max-detached (after a client left, or the bound was lowered). */
+  private enforceDetached(): void {
+    let over = this.detachedCount - this.opts.maxDetached;
+    for (; over > 0; over--) {
+      const s = this.leastKept();
+      if (!s) return;
+      this.evict(s, "max-detached");
+    }
   }
 
   /**
@@ -114,10 +224,16 @@ export class Pool {
    * Throws AppError (too many sessions, spawn failed).
    */
   create(cols: number, rows: number, command?: string[], env: Record<string, string> = {}): Session {
+    if (this.size >= this.opts.maxSessions) {
+      // Room is made from the detached sessions, least worth keeping first; only attached ones alone can fill the limit.
+      const s = this.leastKept();
+      if (!s) throw tooManySessions(this.opts.maxSessions);
+      this.evict(s, "max-sessions");
+    }
     if (!command && Object.keys(env).length === 0) {
       const spare = this.spares.shift();
       if (spare) {
-        spare.spare = false;
+        spare.handOut();
         this.startRecording(spare); // before the resize: its prompt was drawn at the spare's size, then comes an "r" event
         spare.applySize(cols, rows);
         this.spareBackoffMs = 0;
@@ -125,11 +241,6 @@ export class Pool {
         this.scheduleRefill(0);
         return spare;
       }
-    }
-    if (this.sessions.size >= this.opts.maxSessions) {
-      const spare = this.spares.pop(); // a spare gives way to a real session
-      if (!spare) throw tooManySessions(this.opts.maxSessions);
-      this.dropSpare(spare, "spare gave way");
     }
     const s = this.spawn(command ?? this.opts.command, cols, rows, env);
     this.opts.log("session.start", { session: s.id, pid: s.pid, command: s.command, cols, rows });
@@ -142,15 +253,15 @@ export class Pool {
     if (r) s.record(r);
   }
 
-  private spawn(command: string[], cols: number, rows: number, env: Record<string, string> = {}): Session {
+  private spawn(command: string[], cols: number, rows: number, env: Record<string, string> = {}, spare = false): Session {
     const id = randomBytes(9).toString("base64url");
     let s: Session;
     const opts = this.opts;
     try {
       s = new Session({
-        id, command, cwd: opts.cwd, env: { ...opts.env, ...env, BUNTY_SESSION: id }, cols, rows,
+        id, command, cwd: opts.cwd, env: { ...opts.env, ...env, BUNTY_SESSION: id }, cols, rows, spare, load: this.load,
         screen: opts.screen, get graceMs() { return opts.graceMs; }, log: opts.log, // read when the grace starts: SIGHUP may change it
-        onEnded: (x) => this.forget(x), watchOutput: opts.watchOutput,
+        onEnded: (x) => this.forget(x), onDetached: () => this.enforceDetached(), onKept: (x) => x.commitRecording(), watchOutput: opts.watchOutput,
       });
     } catch (e) {
       if (e instanceof SpawnError) throw spawnFailed(e.message);
@@ -176,6 +287,7 @@ export class Pool {
       this.opts.log("spare.died", { session: s.id, exit: s.exit, retryMs: this.spareBackoffMs }, "warn");
     }
     this.scheduleRefill(this.spareBackoffMs);
+    this.wakeWaiters();
     this.opts.onEnded?.(s);
   }
 
@@ -184,11 +296,9 @@ export class Pool {
     if (this.stopped || this.refillTimer || this.spares.length >= this.opts.spares) return;
     this.refillTimer = setTimeout(() => {
       this.refillTimer = undefined;
-      while (!this.stopped && this.spares.length < this.opts.spares && this.sessions.size < this.opts.maxSessions) {
+      while (!this.stopped && this.spares.length < this.opts.spares && this.endingCount < this.opts.maxSessions) {
         try {
-          const s = this.spawn(this.opts.command, 80, 24);
-          s.spare = true;
-          this.spares.push(s);
+          this.spares.push(this.spawn(this.opts.command, 80, 24, {}, true));
         } catch (e) {
           this.opts.log("spare.failed", { message: (e as Error).message }, "error");
           return;
@@ -197,13 +307,14 @@ export class Pool {
     }, delayMs);
   }
 
+  /** A live session (not a spare, not being ended). */
   get(id: string): Session | undefined {
     const s = this.sessions.get(id);
-    return s && !s.spare ? s : undefined;
+    return s?.state === "live" ? s : undefined;
   }
 
   list(): SessionInfo[] {
-    return [...this.sessions.values()].filter((s) => !s.spare).map((s) => s.info());
+    return [...this.sessions.values()].filter((s) => s.state === "live").map((s) => s.info());
   }
 
   clientCount(): number {
@@ -223,7 +334,19 @@ export class Pool {
       t.clientsDropped += s.clientsDropped;
       clients += s.clientCount;
     }
-    return { sessions: this.size, spares: this.spares.length, clients, created: this.created, ended: this.ended, ...t };
+    return { sessions: this.size, detached: this.detachedCount, ending: this.endingCount, spares: this.spares.length, clients, created: this.created, ended: this.ended, evicted: this.evicted, ...t };
+  }
+
+  /** Called with every event-loop lag sample (lag.ts): pauses the heaviest printers while the loop is late. */
+  shedLoad(lagMs: number): void {
+    if (lagMs > SHED_LAG_MS) this.load.overloaded = true;
+    else if (lagMs <= SHED_RELEASE_LAG_MS) this.load.overloaded = false;
+    const now = performance.now();
+    for (const s of this.sessions.values()) {
+      if (this.load.overloaded && s.recentBytes > SHED_MIN_BYTES) s.shedFor(SHED_HOLD_MS);
+      else if (!this.load.overloaded && s.shedUntil <= now) s.shedFor(0);
+      s.recentBytes = 0;
+    }
   }
 
   private endIdle(): void {

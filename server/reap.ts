@@ -61,13 +61,26 @@ async function scanProcesses(): Promise<Map<number, number>> {
 }
 
 // Many sessions often end at once (a server shutdown, a burst of disconnects). They share scans
-// of /proc instead of each reading the whole process table on every poll. A caller only takes a
-// scan that started at or after `since` (when it last signalled, or began): an older scan could
-// miss a process forked a moment ago, or show one already killed.
-let shared: { at: number; table: Promise<Map<number, number>> } | null = null;
+// of /proc instead of each reading the whole process table. A caller only takes a scan that
+// started at or after `since` (when it last signalled, or began): an older scan could miss a
+// process forked a moment ago, or show one already killed. One scan runs at a time: whoever asks
+// while one is under way waits for the next, which starts when it is done and serves them all.
+let latest: { at: number; table: Promise<Map<number, number>>; done: boolean } | null = null;
+let queued: Promise<Map<number, number>> | null = null;
+function startScan(): Promise<Map<number, number>> {
+  const scan = { at: performance.now(), table: scanProcesses(), done: false };
+  void scan.table.finally(() => (scan.done = true));
+  latest = scan;
+  return scan.table;
+}
 function processTable(since: number): Promise<Map<number, number>> {
-  if (!shared || shared.at < since) shared = { at: performance.now(), table: scanProcesses() };
-  return shared.table;
+  if (latest && latest.at >= since) return latest.table;
+  if (!latest || latest.done) return startScan();
+  queued ??= latest.table.then(() => {
+    queued = null;
+    return startScan();
+  });
+  return queued;
 }
 
 /** Live (non-zombie) pids whose session id is `sid`, including the leader itself, from a scan started now or later. */
@@ -85,15 +98,26 @@ function signalAll(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
-/** Waits until none of `pids` is a live member of `sid`, or `ms` passes. Returns the survivors. */
+/** Whether `pid` is a live (non-zombie) member of session `sid` right now. */
+async function isMember(pid: number, sid: number, signal: AbortSignal): Promise<boolean> {
+  const s = await readStat(pid, signal);
+  return !!s && s[0] !== "Z" && s[0] !== "X" && s[1] === sid;
+}
+
+/**
+ * Waits until none of `pids` is a live member of `sid`, or `ms` passes. Returns the survivors.
+ * Only those pids are looked at (a few files), not the whole process table: many sessions end
+ * at once in a storm of disconnects, and each poll of every /proc entry was hundreds of reads.
+ * New processes forked meanwhile are found by the next step's full scan.
+ */
 async function waitGone(sid: number, pids: number[], ms: number): Promise<number[]> {
   const until = Date.now() + ms;
   let alive = pids;
   while (alive.length > 0 && Date.now() < until) {
-    const since = performance.now();
     await Bun.sleep(POLL_MS);
-    const table = await processTable(since);
-    alive = alive.filter((p) => table.get(p) === sid);
+    const signal = AbortSignal.timeout(PROC_READ_TIMEOUT_MS);
+    const still = await Promise.all(alive.map((p) => isMember(p, sid, signal)));
+    alive = alive.filter((_, i) => still[i]);
   }
   return alive;
 }

@@ -21,6 +21,8 @@ export const ASCIICAST_TYPE = "application/x-asciicast";
 export const MAX_QUEUED_BYTES = 8 << 20;
 /** At shutdown, how long open recordings get to write what they queued and close. */
 export const CLOSE_DEADLINE_MS = 500;
+/** A held recording (see `held`) with this much queued is committed anyway: a session that printed this much is worth keeping. */
+export const HELD_COMMIT_BYTES = 1 << 20;
 /** Header strings (title, command) are cut to this many characters. */
 const HEADER_TEXT_CHARS = 200;
 /** Files we write, and the only names GET /recordings/:name serves: ISO 8601 basic time, session id. */
@@ -56,6 +58,8 @@ export interface RecorderOptions {
   meta: RecordingMeta;
   env: { TERM: string; SHELL: string };
   log: LogFn;
+  /** Queue everything but create no file until commit() (or HELD_COMMIT_BYTES queued); end() before that writes nothing. */
+  held?: boolean;
 }
 
 const cut = (s: string) => (s.length > HEADER_TEXT_CHARS ? `${s.slice(0, HEADER_TEXT_CHARS - 1)}…` : s);
@@ -74,7 +78,9 @@ export class Recorder {
   private bytes = 0;
   /** No more events are accepted (limit reached, error, or end()). */
   private stopped = false;
-  private endReason: "end" | "limit" | "slow" | "error" | null = null;
+  private endReason: "end" | "limit" | "slow" | "error" | "discarded" | null = null;
+  private held: boolean;
+  private release: (() => void) | null = null;
   private fh: FileHandle | null = null;
   /** Resolves once the file is closed (after end(), or after recording stopped on an error). Never rejects. */
   readonly closed: Promise<void>;
@@ -83,6 +89,7 @@ export class Recorder {
   constructor(opts: RecorderOptions) {
     this.opts = opts;
     this.path = opts.path;
+    this.held = opts.held === true;
     const m = opts.meta;
     const command = m.command.join(" ");
     this.accept(JSON.stringify({
@@ -96,9 +103,16 @@ export class Recorder {
   get size(): number {
     return this.bytes;
   }
-  /** Why it stopped: "end" (the session ended), "limit", "slow" (the disk could not keep up), "error"; null while recording. */
-  get stopReason(): "end" | "limit" | "slow" | "error" | null {
+  /** Why it stopped: "end" (the session ended), "limit", "slow" (the disk could not keep up), "error", "discarded" (ended while held: no file); null while recording. */
+  get stopReason(): "end" | "limit" | "slow" | "error" | "discarded" | null {
     return this.endReason;
+  }
+
+  /** A held recording becomes a file (what was queued is written first). Idempotent. */
+  commit(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.release?.();
   }
 
   /** A chunk of the program's output, as it arrived. Multi-byte characters split across chunks are kept whole. */
@@ -112,8 +126,13 @@ export class Recorder {
     if (!this.stopped) this.event("r", `${cols}x${rows}`);
   }
 
-  /** The session ended: writes what is left and closes the file. Resolves when it is closed; never rejects. */
+  /** The session ended: writes what is left and closes the file (a held recording is dropped: no file). Resolves when it is closed; never rejects. */
   end(): Promise<void> {
+    if (this.held && !this.stopped) {
+      this.stop("discarded");
+      this.release?.();
+      return this.closed;
+    }
     if (!this.stopped) {
       const rest = this.decoder.decode();
       if (rest) this.event("o", rest);
@@ -151,10 +170,11 @@ export class Recorder {
     this.queue.push(`${line}\n`);
     this.queuedBytes += n;
     this.bytes += n;
+    if (this.held && this.queuedBytes >= HELD_COMMIT_BYTES) this.commit();
     this.wake?.();
   }
 
-  private stop(reason: "end" | "limit" | "slow" | "error"): void {
+  private stop(reason: "end" | "limit" | "slow" | "error" | "discarded"): void {
     if (this.stopped) return;
     this.stopped = true;
     this.endReason = reason;
@@ -163,6 +183,8 @@ export class Recorder {
 
   /** The writer: opens the file, then writes whatever is queued, one batch at a time, until stopped and drained. */
   private async run(): Promise<void> {
+    if (this.held) await new Promise<void>((r) => (this.release = r));
+    if (this.endReason === "discarded") return;
     try {
       this.fh = await open(this.path, this.opts.exclusive === false ? "w" : "wx", 0o600);
       for (;;) {
@@ -221,9 +243,9 @@ export class Recordings {
     }
   }
 
-  /** A recorder for a session starting now. */
-  start(meta: RecordingMeta): Recorder {
-    const r = new Recorder({ path: join(this.dir, recordingName(meta.created, meta.sessionId)), maxBytes: this.opts.maxBytes, meta, env: this.opts.env, log: this.opts.log });
+  /** A recorder for a session starting now; `held`: no file until it is committed (see Recorder). */
+  start(meta: RecordingMeta, held = false): Recorder {
+    const r = new Recorder({ path: join(this.dir, recordingName(meta.created, meta.sessionId)), maxBytes: this.opts.maxBytes, meta, env: this.opts.env, log: this.opts.log, held });
     this.open.add(r);
     this.opts.log("recording.start", { session: meta.sessionId, file: r.path }, "debug");
     void r.closed.then(() => {

@@ -38,13 +38,19 @@ lowerPriority();
 
 /** Largest chunk handed to xterm at once. */
 const CHUNK_BYTES = 64 * 1024;
+/** More resizes than this waiting for their place in the output make the model parse up to them. */
+const MAX_MARKS = 256;
 
 /** A resize or a snapshot request, to apply once output up to `at` is parsed. */
 type Mark = { at: number } & ({ cols: number; rows: number } | { req: number });
 
 interface Model {
-  term: Terminal;
-  ser: SerializeAddon;
+  /** Null until the model is needed (LAZY_MS, or a snapshot). */
+  term: Terminal | null;
+  ser: SerializeAddon | null;
+  /** The size to make the terminal at (later resizes are marks, applied in order). */
+  cols: number;
+  rows: number;
   ring: Uint8Array;
   end: BigInt64Array;
   /** Absolute offset: output parsed or skipped so far. */
@@ -54,12 +60,15 @@ interface Model {
   flooding: boolean;
   lastEnd: number;
   lastChange: number;
+  /** Where and when the current rate window began (flood detection by rate). */
+  windowFrom: number;
+  windowAt: number;
   disposed: boolean;
 }
 
 const models = new Map<number, Model>();
 let stats: Float64Array<ArrayBufferLike> = new Float64Array(Stat.length);
-let scrollback = 1000, floodBytes = 256 * 1024, quietMs = 50, keepBytes = 2 * 1024 * 1024;
+let scrollback = 1000, floodRate = 4 << 20, floodWindowMs = 250, quietMs = 50, keepBytes = 2 * 1024 * 1024;
 let timer: ReturnType<typeof setInterval> | undefined;
 
 const endOf = (m: Model) => Number(Atomics.load(m.end, 0));
@@ -68,11 +77,22 @@ function reply(msg: FromWorker): void {
   postMessage(msg);
 }
 
-function serialize(m: Model): Snapshot {
+function serialize(m: Model & { term: Terminal; ser: SerializeAddon }): Snapshot {
   // Normal buffer with its scrollback, then (if active) ?1049h and the alternate buffer, then the
   // modes (application cursor keys, bracketed paste, mouse tracking...). The cursor is placed last.
   const data = m.ser.serialize({ excludeAltBuffer: false, excludeModes: false });
   return { data, offset: m.parsed, cols: m.term.cols, rows: m.term.rows };
+}
+
+/** Makes the model's terminal when it is first needed. */
+function materialize(m: Model): m is Model & { term: Terminal; ser: SerializeAddon } {
+  if (m.term) return true;
+  const term = new Terminal({ cols: m.cols, rows: m.rows, scrollback, allowProposedApi: true });
+  const ser = new SerializeAddon();
+  // The addon is typed against @xterm/xterm's Terminal; the headless one has the API surface it uses.
+  term.loadAddon(ser as unknown as Parameters<Terminal["loadAddon"]>[0]);
+  [m.term, m.ser] = [term, ser];
+  return true;
 }
 
 function skipTo(m: Model, offset: number): void {
@@ -82,7 +102,7 @@ function skipTo(m: Model, offset: number): void {
 }
 
 /** Applies every mark due at the parsed offset. */
-function applyMarks(m: Model): void {
+function applyMarks(m: Model & { term: Terminal; ser: SerializeAddon }): void {
   while (m.marks.length > 0 && m.marks[0]!.at <= m.parsed) {
     const k = m.marks.shift()!;
     if ("req" in k) reply({ t: "snapshot", req: k.req, snapshot: serialize(m) });
@@ -96,13 +116,20 @@ function step(m: Model): void {
   const end = endOf(m);
   const now = performance.now();
   if (end !== m.lastEnd) [m.lastEnd, m.lastChange] = [end, now];
+  // A flood: more than floodRate's worth of a window arrived within one window.
+  if (end - m.windowFrom > (floodRate * floodWindowMs) / 1000) m.flooding = true;
+  if (now - m.windowAt >= floodWindowMs) [m.windowFrom, m.windowAt] = [end, now];
   skipTo(m, end - m.ring.length); // older than the log: overwritten before we got to it
+  const ask = m.marks.find((k) => "req" in k);
+  // On demand: nothing is parsed until a snapshot is asked for, or the log would soon overwrite
+  // what is not parsed yet (half of it), or too many resizes wait for their place.
+  const urgent = end - m.parsed > m.ring.length / 2 || m.marks.length > MAX_MARKS;
+  if (!ask && !urgent) return;
+  if (!materialize(m)) return;
   applyMarks(m);
-  if (!m.flooding && end - m.parsed > floodBytes) m.flooding = true;
   if (m.flooding) {
-    const asked = m.marks.some((k) => "req" in k);
-    if (!asked && now - m.lastChange < quietMs) return; // wait for the flood to calm
-    const target = asked ? m.marks.find((k) => "req" in k)!.at : end;
+    if (!ask && now - m.lastChange < quietMs && end - m.parsed < (m.ring.length * 3) / 4) return; // wait for the flood to calm
+    const target = ask ? ask.at : end;
     // Resizes inside the skipped part still apply, in order.
     while (m.marks.length > 0 && m.marks[0]!.at <= target - keepBytes && !("req" in m.marks[0]!)) {
       const k = m.marks.shift()! as { cols: number; rows: number };
@@ -117,7 +144,7 @@ function step(m: Model): void {
   const chunk = copyOut(m.ring, start, Math.min(CHUNK_BYTES, limit - start));
   if (endOf(m) - m.ring.length > start) return step(m); // overwritten while we copied: skip it
   m.writing = true;
-  m.term.write(chunk, () => {
+  m.term!.write(chunk, () => {
     m.writing = false;
     m.parsed = start + chunk.length;
     step(m);
@@ -136,19 +163,15 @@ function updateBacklog(): void {
 }
 
 function create(h: number, cols: number, rows: number, log: SharedLog, from: number): void {
-  const term = new Terminal({ cols, rows, scrollback, allowProposedApi: true });
-  const ser = new SerializeAddon();
-  // The addon is typed against @xterm/xterm's Terminal; the headless one has the API surface it uses.
-  term.loadAddon(ser as unknown as Parameters<Terminal["loadAddon"]>[0]);
   models.set(h, {
-    term, ser, ring: new Uint8Array(log.ring), end: new BigInt64Array(log.end), parsed: from, marks: [],
-    writing: false, flooding: false, lastEnd: from, lastChange: performance.now(), disposed: false,
+    term: null, ser: null, cols, rows, ring: new Uint8Array(log.ring), end: new BigInt64Array(log.end), parsed: from, marks: [],
+    writing: false, flooding: false, lastEnd: from, lastChange: performance.now(), windowFrom: from, windowAt: performance.now(), disposed: false,
   });
 }
 
 function handle(msg: ToWorker): void {
   if (msg.t === "init") {
-    ({ scrollback, floodBytes, quietMs, keepBytes } = msg);
+    ({ scrollback, floodRate, floodWindowMs, quietMs, keepBytes } = msg);
     stats = new Float64Array(msg.stats);
     clearInterval(timer);
     timer = setInterval(tick, msg.pollMs);
@@ -168,7 +191,7 @@ function handle(msg: ToWorker): void {
       if (!m) return;
       m.disposed = true;
       for (const k of m.marks) if ("req" in k) reply({ t: "snapshot", req: k.req, snapshot: null });
-      m.term.dispose();
+      m.term?.dispose();
       models.delete(msg.h);
       updateBacklog(); // a disposed model's backlog must not linger in the stats until the next tick
       return;

@@ -25,8 +25,13 @@ export const DEFAULT_SCROLLBACK_LINES = 1000;
 export const SNAPSHOT_TIMEOUT_MS = 2000;
 /** How often the worker looks for new output in the logs. */
 export const POLL_MS = 10;
-/** Unparsed output above this means a flood: stop parsing until it calms (or a snapshot is asked for). */
-export const FLOOD_BYTES = 128 * 1024;
+/**
+ * A model whose output came faster than this on average over FLOOD_WINDOW_MS is in a flood: when
+ * it is next parsed, only the newest KEEP_BYTES are (parsing a flood costs as much CPU as making
+ * it: in a storm of sessions started and flooded, the worker parsed 150 MiB of `yes` in 20 s).
+ */
+export const FLOOD_BYTES_PER_S = 4 << 20;
+export const FLOOD_WINDOW_MS = 250;
 /** A flood has calmed once no output came for this long. */
 export const QUIET_MS = 50;
 /**
@@ -46,7 +51,7 @@ export interface Snapshot {
 }
 
 export type ToWorker =
-  | { t: "init"; scrollback: number; stats: SharedArrayBuffer; pollMs: number; floodBytes: number; quietMs: number; keepBytes: number }
+  | { t: "init"; scrollback: number; stats: SharedArrayBuffer; pollMs: number; floodRate: number; floodWindowMs: number; quietMs: number; keepBytes: number }
   | { t: "create"; h: number; cols: number; rows: number; log: SharedLog; from: number }
   | { t: "resize"; h: number; cols: number; rows: number; at: number }
   | { t: "snapshot"; h: number; req: number; at: number }
@@ -160,7 +165,7 @@ export class ScreenModels {
     w.addEventListener("close", (e: Event) => this.lose(w, `exited with code ${(e as CloseEvent).code}`));
     w.postMessage({
       t: "init", scrollback: this.scrollback, stats: this.stats_.buffer as SharedArrayBuffer,
-      pollMs: POLL_MS, floodBytes: FLOOD_BYTES, quietMs: QUIET_MS, keepBytes: KEEP_BYTES,
+      pollMs: POLL_MS, floodRate: FLOOD_BYTES_PER_S, floodWindowMs: FLOOD_WINDOW_MS, quietMs: QUIET_MS, keepBytes: KEEP_BYTES,
     } satisfies ToWorker);
     return w;
   }

@@ -6,7 +6,7 @@
 import { CloseCode, encodeMessage, PROTOCOL_VERSION, type Resumed, type ServerMessage } from "../protocol/index.ts";
 import { within } from "./deadline.ts";
 import { Delivery } from "./delivery.ts";
-import { OutputLog } from "./outlog.ts";
+import { OUTPUT_LOG_BYTES, OutputLog } from "./outlog.ts";
 import { spawnPty, type Pty, type PtyExit } from "./pty.ts";
 import type { Recorder } from "./recorder.ts";
 import { endSession, REAP_BOUND_MS } from "./reap.ts";
@@ -20,6 +20,33 @@ const EXIT_WAIT_MS = 1000;
 const READ_ONLY_NOTICE_MS = 2000;
 /** Deadline for a screen snapshot from the screen model. */
 const SNAPSHOT_TIMEOUT_MS = 2000;
+/**
+ * A session nobody has a reason to keep (never typed in, never attached to by id, no client stayed
+ * for SETTLE_MS) lives this long after its last client left instead of the full grace period:
+ * enough for a reload or a short network drop, not enough for dropped sockets to pile up.
+ */
+export const DISPOSABLE_GRACE_MS = 5000;
+/** A client that stays attached this long makes the session worth keeping (someone is watching it). */
+export const SETTLE_MS = 30_000;
+/**
+ * While no client is attached, a session's output averages at most this much: past it the
+ * program's output is paused (pty.pauseOutput) until the budget refills, so a detached `yes`
+ * costs the server almost nothing while a detached build still runs (few print this much).
+ */
+export const DETACHED_OUTPUT_BYTES_PER_S = 32 << 10;
+/** ...in bursts of up to this much. */
+export const DETACHED_OUTPUT_BURST_BYTES = 256 << 10;
+/** A paused detached session is looked at again after at least this long. */
+const DETACHED_RESUME_MIN_MS = 50;
+/**
+ * When every client is more than this far behind the newest output, the program's output is
+ * held (pty.pauseOutput) until one of them is within RELEASE_AHEAD_BYTES again: the program runs
+ * at the pace of its fastest client, like over ssh, instead of the server reading a flood nobody
+ * can take. Half the output log, so a client that never skips (a script) loses nothing; browsers,
+ * which skip to the present past BROWSER_REPLAY_LIMIT_BYTES, let it run on in big steps.
+ */
+export const HOLD_AHEAD_BYTES = OUTPUT_LOG_BYTES / 2;
+export const RELEASE_AHEAD_BYTES = 1 << 20;
 
 export const SESSION_END_BOUND_MS = REAP_BOUND_MS + EXIT_WAIT_MS;
 
@@ -38,6 +65,8 @@ export interface Client {
 
 export interface AttachOptions {
   mode: "write" | "view";
+  /** The client asked for this session by id (a reattach, a second tab, a viewer): it is worth keeping. */
+  byId?: boolean;
   /** The output offset the client has already seen (reconnect); absent: it has nothing. */
   offset?: number;
   /** The client's terminal size; applied when it is the writer. */
@@ -54,11 +83,19 @@ export interface SessionOptions {
   env: Record<string, string>;
   cols: number;
   rows: number;
+  /** Started as a warm spare (state "spare" until handOut()). */
+  spare?: boolean;
+  /** The pool's load state (load shedding): while `overloaded`, a session that printed more than `shedMinBytes` since the last lag sample pauses its output. */
+  load?: { readonly overloaded: boolean; readonly shedMinBytes: number; readonly shedMs: number };
   screen: ScreenModels;
   /** How long a session with no clients lives on; 0 = it ends with its last client. */
   graceMs: number;
   /** Called once, after the program has exited and all its processes are gone. */
   onEnded(session: Session): void;
+  /** Called when the session loses its last client (the pool keeps the detached ones under their bound). */
+  onDetached?(session: Session): void;
+  /** Called once, when the session first becomes worth keeping (see `keptBy`). */
+  onKept?(session: Session): void;
   /** Sees every output chunk (file transfer: bunty-get requests); called once at start, before any output. */
   watchOutput?(session: Session): ((bytes: Uint8Array) => void) | null;
   log?(event: string, fields: Record<string, unknown>, level?: "debug" | "info" | "warn" | "error"): void;
@@ -76,6 +113,11 @@ export interface SessionInfo {
   offset: number;
   lastActivity: string;
 }
+
+/** Why a session is worth keeping while nobody is attached. A session with none of these is disposable. */
+export type KeptBy = "input" | "attach" | "api" | "settled";
+/** The one lifecycle state: started ahead of demand / handed out / being ended (processes reaped) / gone. */
+export type SessionState = "spare" | "live" | "ending" | "ended";
 
 interface Attachment {
   client: Client;
@@ -97,8 +139,12 @@ export class Session {
   bytesIn = 0;
   lastActivity = Date.now();
   exit: PtyExit | null = null;
-  /** A warm spare: started ahead of demand, not yet handed to anyone; no grace timer runs. */
-  spare = false;
+  /** "spare": a warm spare, not yet handed to anyone (no grace timer runs); "ending": end() was called. */
+  state: SessionState = "live";
+  /** The reasons this session is worth keeping while detached; empty: disposable. Eviction takes the fewest first. */
+  readonly keptBy = new Set<KeptBy>();
+  /** When the last client left (ms since epoch); 0 while a client is attached. */
+  detachedAt = 0;
   /** Clients closed because they refused output (4001). */
   clientsDropped = 0;
   /** Where output and resizes are recorded (--record); null when not recording: one null check per chunk. */
@@ -112,6 +158,19 @@ export class Session {
   private readonly paused = new Set<Client>();
   private ending: Promise<void> | null = null;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  private settleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Output budget while detached (bytes) and when it was last topped up; see DETACHED_OUTPUT_BYTES_PER_S. */
+  private budget = DETACHED_OUTPUT_BURST_BYTES;
+  private budgetAt = 0;
+  private resumeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Output is paused because every client is far behind (held) / because the session is detached and over its budget (throttled). */
+  private held = false;
+  private throttled = false;
+  /** Paused by the pool because the event loop is overloaded and this session prints the most (Pool.shedLoad), until at least `shedUntil` (performance.now()). */
+  private shed = false;
+  shedUntil = 0;
+  /** Output bytes since the pool last looked (Pool.shedLoad). */
+  recentBytes = 0;
   private readonly opts: SessionOptions;
 
   /** Throws SpawnError when the program cannot be started. */
@@ -121,6 +180,7 @@ export class Session {
     this.command = opts.command;
     this.cols = opts.cols;
     this.rows = opts.rows;
+    if (opts.spare) this.state = "spare";
     this.watch = opts.watchOutput?.(this) ?? null;
     this.pty = spawnPty({
       command: opts.command,
@@ -144,6 +204,20 @@ export class Session {
   get ended(): boolean {
     return this.ending !== null;
   }
+  get spare(): boolean {
+    return this.state === "spare";
+  }
+  /** Handed out and not ending, with no client attached. */
+  get detached(): boolean {
+    return this.state === "live" && this.attached.size === 0;
+  }
+
+  /** Records a reason to keep this session (the first one makes it non-disposable: onKept). */
+  keep(why: KeptBy): void {
+    if (this.ending || this.keptBy.has(why)) return;
+    this.keptBy.add(why);
+    if (this.keptBy.size === 1) this.opts.onKept?.(this);
+  }
 
   info(): SessionInfo {
     return {
@@ -164,24 +238,48 @@ export class Session {
     if (this.ending || this.recorder) return;
     this.recorder = recorder;
     for (const piece of this.log.readFrom(this.log.start, 64 << 10) ?? []) recorder.output(piece);
+    if (this.keptBy.size > 0) recorder.commit();
+  }
+  /** The session became worth keeping: its recording (held until now) becomes a file. */
+  commitRecording(): void {
+    this.recorder?.commit();
   }
 
   /** Sessions with no clients wait this long for one (called at creation without a client, and when the last one leaves). */
   startGrace(): void {
     clearTimeout(this.graceTimer);
     if (this.spare || this.ending || this.attached.size > 0) return;
-    if (this.opts.graceMs <= 0) return void this.end(CloseCode.sessionEnded, "last client left");
-    this.graceTimer = setTimeout(() => void this.end(CloseCode.sessionEnded, "no client within the grace period"), this.opts.graceMs);
+    this.detachedAt = Date.now();
+    [this.budget, this.budgetAt] = [DETACHED_OUTPUT_BURST_BYTES, this.detachedAt];
+    const disposable = this.keptBy.size === 0;
+    const ms = disposable ? Math.min(this.opts.graceMs, DISPOSABLE_GRACE_MS) : this.opts.graceMs;
+    if (ms <= 0) return void this.end(CloseCode.sessionEnded, "last client left");
+    const why = disposable ? "never used, and no client came back" : "no client within the grace period";
+    this.graceTimer = setTimeout(() => void this.end(CloseCode.sessionEnded, why), ms);
+    this.opts.onDetached?.(this);
+  }
+
+  /** A spare is handed out: from now on it is a session like any other. */
+  handOut(): void {
+    if (this.state === "spare") this.state = "live";
   }
 
   attach(client: Client, o: AttachOptions): void {
     if (this.ending) return client.close(CloseCode.sessionEnded, "session has ended");
     clearTimeout(this.graceTimer);
+    this.detachedAt = 0;
+    this.resumeDetached();
+    if (o.byId) this.keep("attach");
+    if (this.attached.size === 0 && !this.settleTimer && this.keptBy.size === 0) {
+      // Someone who stays this long is watching: the session is then kept like a typed-in one.
+      this.settleTimer = setTimeout(() => this.attached.size > 0 && this.keep("settled"), SETTLE_MS);
+      this.settleTimer.unref?.();
+    }
     let resumed: Resumed, from: number;
     if (o.offset !== undefined && this.log.has(o.offset)) [resumed, from] = ["log", o.offset];
     else if (o.fresh) [resumed, from] = ["new", this.log.start];
     else [resumed, from] = ["snapshot", -1];
-    const delivery = new Delivery(client, this, from, () => this.dropped(client));
+    const delivery = new Delivery(client, this, from, () => this.dropped(client), () => this.held && this.checkHold());
     const a: Attachment = { client, mode: o.mode, delivery, cols: o.cols, rows: o.rows, lastNotice: 0 };
     this.attached.set(client, a);
     if (o.mode === "write") this.setWriter(a, "a new client took over typing", false); // hello tells the newcomer
@@ -200,6 +298,7 @@ export class Session {
     this.paused.delete(client);
     a.delivery.close();
     this.resyncsOfGone += a.delivery.resyncs;
+    if (this.held) this.checkHold(); // it may have been the one holding everyone back
     if (this.writer === a) {
       this.writer = null;
       // Typing passes to the most recently attached client that may write.
@@ -240,6 +339,7 @@ export class Session {
       return;
     }
     if (this.writer !== a) this.setWriter(a, "another client started typing"); // typing takes over
+    if (this.bytesIn === 0) this.keep("input");
     this.bytesIn += bytes.byteLength;
     this.lastActivity = Date.now();
     this.pty.write(bytes);
@@ -295,10 +395,76 @@ export class Session {
 
   private output(bytes: Uint8Array): void {
     this.lastActivity = Date.now();
-    this.log.append(bytes);
+    this.recentBytes += bytes.length;
+    const load = this.opts.load;
+    if (load?.overloaded && !this.shed && this.recentBytes > load.shedMinBytes) this.shedFor(load.shedMs);
     this.recorder?.output(bytes);
+    if (this.ending) return; // its log is released and nobody is attached any more
+    this.log.append(bytes);
     this.watch?.(bytes);
+    if (this.attached.size === 0) return this.spendDetached(bytes.length);
     for (const a of this.attached.values()) a.delivery.push(bytes);
+    if (!this.held) this.checkHold();
+  }
+
+  /** Holds the program's output while every client is far behind, lets it go once one is close again. */
+  private checkHold(): void {
+    const end = this.log.end;
+    let nearest = Infinity;
+    for (const a of this.attached.values()) {
+      nearest = Math.min(nearest, end - a.delivery.sent);
+      if (nearest <= RELEASE_AHEAD_BYTES) break;
+    }
+    const hold = this.attached.size > 0 && !this.ending && (this.held ? nearest > RELEASE_AHEAD_BYTES : nearest > HOLD_AHEAD_BYTES);
+    if (hold === this.held) return;
+    this.held = hold;
+    this.applyPause();
+  }
+
+  /** Output while nobody is attached: over the budget, the program waits (its output is paused) until the budget refills. */
+  private spendDetached(n: number): void {
+    if (this.state !== "live") return;
+    const now = Date.now();
+    // The debt is capped at one burst: output that came before the pause took hold is not the program's doing.
+    this.budget = Math.max(-DETACHED_OUTPUT_BURST_BYTES, Math.min(DETACHED_OUTPUT_BURST_BYTES, this.budget + ((now - this.budgetAt) * DETACHED_OUTPUT_BYTES_PER_S) / 1000) - n);
+    this.budgetAt = now;
+    if (this.budget >= 0 || this.resumeTimer) return;
+    this.throttled = true;
+    this.applyPause();
+    const wait = () => {
+      const ms = Math.max(DETACHED_RESUME_MIN_MS, (-this.budget * 1000) / DETACHED_OUTPUT_BYTES_PER_S);
+      this.resumeTimer = setTimeout(() => {
+        this.budget = Math.min(DETACHED_OUTPUT_BURST_BYTES, this.budget + ((Date.now() - this.budgetAt) * DETACHED_OUTPUT_BYTES_PER_S) / 1000);
+        this.budgetAt = Date.now();
+        if (this.budget < 0) return wait();
+        this.resumeTimer = undefined;
+        this.throttled = false;
+        this.applyPause();
+      }, ms);
+    };
+    wait();
+  }
+
+  /** A client attached (or the session ends): output flows at full speed again. */
+  private resumeDetached(): void {
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    this.throttled = false;
+    this.applyPause();
+  }
+
+  /** The output is paused for any of three reasons: every client far behind, detached over budget, the server overloaded. */
+  private applyPause(): void {
+    this.pty.pauseOutput(this.held || this.throttled || this.shed);
+  }
+
+  /** The pool pauses a session that prints the most while the event loop is overloaded, for at least `ms` (0 releases it). */
+  shedFor(ms: number): void {
+    const on = ms > 0 && !this.ending;
+    if (on) this.shedUntil = performance.now() + ms;
+    if (on === this.shed) return;
+    this.shed = on;
+    this.applyPause();
   }
 
   private dropped(client: Client): void {
@@ -328,7 +494,12 @@ export class Session {
     // Set before closing anyone: a close can call back into detach() synchronously.
     let done!: () => void;
     this.ending = new Promise<void>((r) => (done = r));
+    this.state = "ending";
     clearTimeout(this.graceTimer);
+    clearTimeout(this.settleTimer);
+    this.held = false;
+    this.shed = false;
+    this.resumeDetached(); // a program waiting on a paused terminal must be free to see its signals and go
     const all = [...this.attached.values()];
     this.attached.clear();
     this.paused.clear();
@@ -338,6 +509,9 @@ export class Session {
       this.resyncsOfGone += a.delivery.resyncs;
       a.client.close(code, reason);
     }
+    // Nobody reads the output any more: the model goes now, and the log's ring to the next session.
+    this.opts.screen.dispose(this.id);
+    this.log.release();
     void this.reap(reason).finally(done);
     return this.ending;
   }
@@ -354,7 +528,7 @@ export class Session {
     } finally {
       this.pty.close();
       void this.recorder?.end(); // writes the rest and closes the file, in the background
-      this.opts.screen.dispose(this.id);
+      this.state = "ended";
       this.opts.onEnded(this);
     }
   }

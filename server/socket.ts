@@ -19,6 +19,8 @@ interface Connection {
   session?: Session;
   client: Client;
   closeTimer?: ReturnType<typeof setTimeout>;
+  /** Aborted when the socket goes: a new session still waiting for room is then never started. */
+  gone: AbortController;
 }
 
 /** Closes with a reason that fits a close frame (123 bytes), and terminates if the peer does not answer in time. */
@@ -148,34 +150,42 @@ export function socketRoutes(pool: Pool, auth: Auth, log: LogFn, opts: SocketOpt
     ],
     open(ws) {
       const raw = ws.raw as ServerWebSocket<unknown>;
-      const conn = {} as Connection;
+      const conn = { gone: new AbortController() } as Connection;
       conn.client = makeClient(raw, conn);
       conns.set(raw, conn);
       accepted++;
       const { session: id, attach, problems } = parseQuery(ws.data.query as Q);
       const url = new URL(ws.data.request.url);
       if (opts.readonly || url.searchParams.has(Query.share)) attach.mode = "view";
-      let s: Session | undefined;
+      const attachTo = (s: Session) => {
+        conn.session = s;
+        s.attach(conn.client, attach);
+        for (const p of problems) s.send(conn.client, { type: "error", code: "bad_message", message: p });
+      };
       if (id !== undefined) {
-        s = pool.get(id);
+        const s = pool.get(id);
         if (!s) return closeWithDeadline(raw, conn, CloseCode.sessionNotFound, `no session ${id.slice(0, 40)}`);
-      } else {
-        try {
-          const who = auth.check(ws.data.request, raw.remoteAddress);
-          const env: Record<string, string> = who.ok && who.via === "header" && who.user ? { BUNTY_USER: who.user } : {};
-          const args = opts.urlArgs ? (urlArgs(url) as string[]) : [];
-          s = pool.create(attach.cols ?? Limits.defaultCols, attach.rows ?? Limits.defaultRows, args.length ? [...opts.command, ...args] : undefined, env);
+        attach.byId = true;
+        return attachTo(s);
+      }
+      const who = auth.check(ws.data.request, raw.remoteAddress);
+      const env: Record<string, string> = who.ok && who.via === "header" && who.user ? { BUNTY_USER: who.user } : {};
+      const args = opts.urlArgs ? (urlArgs(url) as string[]) : [];
+      // Usually at once; after a storm of dropped sessions, once enough of them are reaped (Pool.room).
+      void pool.room(conn.gone.signal).then(
+        () => {
+          if (conn.gone.signal.aborted) return;
+          const s = pool.create(attach.cols ?? Limits.defaultCols, attach.rows ?? Limits.defaultRows, args.length ? [...opts.command, ...args] : undefined, env);
           attach.fresh = s.log.end === 0;
           attach.offset = undefined;
-        } catch (e) {
-          const err = asAppError(e);
-          log("session.refused", { reason: err.code, message: err.message }, "warn");
-          return closeWithDeadline(raw, conn, err.closeCode, err.message);
-        }
-      }
-      conn.session = s;
-      s.attach(conn.client, attach);
-      for (const p of problems) s.send(conn.client, { type: "error", code: "bad_message", message: p });
+          attachTo(s);
+        },
+      ).catch((e) => {
+        if (conn.gone.signal.aborted) return; // nobody to tell
+        const err = asAppError(e);
+        log("session.refused", { reason: err.code, message: err.message }, "warn");
+        closeWithDeadline(raw, conn, err.closeCode, err.message);
+      });
     },
     message(ws, message) {
       const conn = connOf(ws);
@@ -201,6 +211,7 @@ export function socketRoutes(pool: Pool, auth: Auth, log: LogFn, opts: SocketOpt
       const conn = conns.get(raw);
       if (!conn) return;
       conns.delete(raw);
+      conn.gone.abort();
       clearTimeout(conn.closeTimer);
       conn.session?.detach(conn.client);
       opts.onClientGone();

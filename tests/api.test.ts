@@ -101,7 +101,7 @@ describe("limits", () => {
     const open = await Promise.all([0, 1, 2].map(() => TestClient.open(server)));
     const extra = new TestClient(server);
     expect(await extra.waitClosed()).toBeTruthy();
-    expect(extra.closed).toEqual({ code: CloseCode.tooManySessions, reason: "the server already runs its maximum of 3 sessions" });
+    expect(extra.closed).toEqual({ code: CloseCode.tooManySessions, reason: "the server already runs its maximum of 3 sessions, each with a client attached" });
     const r = await api("/api/sessions", { method: "POST", body: "{}" });
     expect(r.status).toBe(503);
     expect((await r.json()).error).toBe("too_many_sessions");

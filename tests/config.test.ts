@@ -190,8 +190,10 @@ describe("SIGHUP", () => {
       expect(s.stderr()).toMatch(/warn config\.ignored .*options=\["scrollback"\]/);
       expect(s.stderr()).toMatch(/info config\.reload .*applied=\["max-sessions","allow-command","readonly"\]/);
 
-      // The new allow-list and maximum: one more session, then refused.
-      expect((await api(s, "/api/sessions", { method: "POST", body: JSON.stringify({ command: "nap" }) })).status).toBe(201);
+      // The new allow-list and maximum: one more session, then refused once both have a client.
+      const nap = await api(s, "/api/sessions", { method: "POST", body: JSON.stringify({ command: "nap" }) });
+      expect(nap.status).toBe(201);
+      const napClient = await TestClient.open(s, `?session=${(await nap.json()).id}`);
       const full = await api(s, "/api/sessions", { method: "POST", body: "{}" });
       expect(full.status).toBe(503);
       expect((await full.json()).message).toContain("maximum of 2 sessions");
@@ -222,6 +224,7 @@ describe("SIGHUP", () => {
       expect(await until(() => s.stderr().split("info config.reload ").length === 3, 5000)).toBe(true);
       expect((await api(s, "/api/sessions", { method: "POST", body: "{}" })).status).toBe(201);
       expect((await TestClient.open(s, `?session=${id}`)).hello()!.mode).toBe("write");
+      expect(napClient.closed).toBeNull(); // attached sessions are never ended to make room
       expect(s.proc.exitCode).toBeNull();
     } finally {
       expect(await s.stop()).toBe(0);

@@ -72,7 +72,7 @@ test(`${PER_KIND * Object.keys(kinds).length} abrupt disconnects: health always 
   // One session first: the server's lazily started parts (the screen-model worker) hold fds of their own.
   const warm = await TestClient.open(server);
   warm.close();
-  await until(async () => (await server.health()).sessions === 0, 5000);
+  await until(() => server.idle(), 5000);
   const fdsBefore = (await readdir(`/proc/${server.pid}/fd`)).length;
 
   let polling = true, polls = 0, failures = 0, slowest = 0, maxLag = 0;
@@ -104,7 +104,7 @@ test(`${PER_KIND * Object.keys(kinds).length} abrupt disconnects: health always 
   const stormMs = performance.now() - started;
 
   // Everything the storm started must be gone within the documented bound (about 3 s per session, in parallel).
-  const drained = await until(async () => (await server.health()).sessions === 0, 15_000, 100);
+  const drained = await until(() => server.idle(), 15_000, 100);
   polling = false;
   await poller;
   const leftovers = await markedProcesses(server.mark);

@@ -42,6 +42,8 @@ export interface TestServer {
   stderr(): string;
   stop(signal?: NodeJS.Signals): Promise<number>;
   health(ms?: number): Promise<any>;
+  /** Whether no session is live or still being ended (its processes reaped). */
+  idle(): Promise<boolean>;
 }
 
 export async function startServer(opts: { args?: string[]; command?: string[]; cwd?: string; bin?: string[] } = {}): Promise<TestServer> {
@@ -96,6 +98,11 @@ export async function startServer(opts: { args?: string[]; command?: string[]; c
     async health(ms = 2000) {
       const r = await fetch(new URL("/api/health", url), { headers: auth, signal: AbortSignal.timeout(ms) });
       return r.json();
+    },
+    async idle() {
+      const r = await fetch(new URL("/api/health", url), { headers: auth, signal: AbortSignal.timeout(2000) });
+      const h = await r.json();
+      return h.sessions === 0 && h.ending === 0;
     },
   };
 }

@@ -148,7 +148,7 @@ describe("grace period", () => {
       expect(b.hello()!.pid).toBe(a.hello()!.pid); // still alive within the grace
       b.close();
       const t = performance.now();
-      expect(await until(async () => (await s.health()).sessions === 0, 8000)).toBe(true);
+      expect(await until(() => s.idle(), 8000)).toBe(true);
       expect(await markedProcesses(s.mark)).toEqual([]);
       console.log(`grace 2 s: session ended ${(performance.now() - t).toFixed(0)} ms after its last client left`);
       expect(performance.now() - t).toBeGreaterThan(1500);

@@ -46,7 +46,7 @@ describe("reaping", () => {
     const took = performance.now() - t;
     console.log(`trap job reaped ${took.toFixed(0)} ms after the reset (bound ${REAP_BOUND_MS} ms)`);
     expect(took).toBeLessThan(REAP_BOUND_MS + 1000);
-    expect(await until(async () => (await server.health()).sessions === 0, 2000)).toBe(true);
+    expect(await until(() => server.idle(), 2000)).toBe(true);
   });
 
   test("background jobs are ended when the program exits", async () => {

@@ -186,6 +186,50 @@ describe("--record DIR", () => {
     }
   });
 
+  test("a disposable session (nothing typed, nobody came back) leaves no file; one typed into is recorded from its first byte", async () => {
+    // A storm of dropped connections must not fill the recording directory (issue #10).
+    const dir = tempDir();
+    const s = await startServer({ args: ["--record", dir, "--log-level", "debug"] });
+    try {
+      const dropped = await TestClient.open(s);
+      expect(await dropped.waitFor(/\$ /)).toBe(true);
+      dropped.close();
+      const kept = await TestClient.open(s);
+      expect(await kept.waitFor(/\$ /)).toBe(true);
+      kept.type("echo kept-$((20+1)); exit\r");
+      expect(await kept.waitClosed()).toBeTruthy();
+      expect(await until(() => s.idle(), 10_000)).toBe(true); // the dropped one ends DISPOSABLE_GRACE_MS after its client left
+      const files = await readdir(dir);
+      expect(files).toEqual([expect.stringContaining(kept.hello()!.session)]);
+      const { events } = parseCast((await recordingOf(s, dir, kept.hello()!.session)).text);
+      const text = events.map((e) => e[2]).join("");
+      expect(text.indexOf("$ ")).toBeGreaterThanOrEqual(0);
+      expect(text.indexOf("$ ")).toBeLessThan(text.indexOf("echo kept")); // the prompt, printed before anything was typed
+      expect(text).toContain("kept-21");
+    } finally {
+      await s.stop();
+    }
+  }, 20_000);
+
+  test("Recorder: a held recording queues without a file; commit() writes everything from the start, end() before it writes nothing", async () => {
+    const dir = tempDir();
+    const meta = { sessionId: "held1", created: new Date(), cols: 80, rows: 24, command: ["sh"] };
+    const opts = { maxBytes: 1 << 20, meta, env: { TERM: "xterm", SHELL: "/bin/sh" }, log: () => {}, held: true };
+    const dropped = new Recorder({ ...opts, path: join(dir, "dropped.cast") });
+    dropped.output(new TextEncoder().encode("never written"));
+    await dropped.end();
+    expect(dropped.stopReason).toBe("discarded");
+    const kept = new Recorder({ ...opts, path: join(dir, "kept.cast") });
+    kept.output(new TextEncoder().encode("before commit"));
+    await Bun.sleep(50);
+    expect(await readdir(dir)).toEqual([]);
+    kept.commit();
+    kept.output(new TextEncoder().encode(" and after"));
+    await kept.end();
+    expect(await readdir(dir)).toEqual(["kept.cast"]);
+    expect(parseCast(await readFile(join(dir, "kept.cast"), "utf8")).events.map((e) => e[2]).join("")).toBe("before commit and after");
+  });
+
   test("--record-max-bytes: the file stops at the limit with a marker and a warning; the session goes on", async () => {
     const dir = tempDir();
     const s = await startServer({ args: ["--record", dir, "--record-max-bytes", "4096", "--log-level", "debug"] });

@@ -51,7 +51,7 @@ describe("round trip", () => {
   });
 
   test("health and the session list describe what runs", async () => {
-    expect(await until(async () => (await server.health()).sessions === 0, 5000)).toBe(true); // earlier tests' sessions are gone
+    expect(await until(() => server.idle(), 5000)).toBe(true); // earlier tests' sessions are gone
     const c = await TestClient.open(server);
     const health = await server.health();
     expect(health).toMatchObject({ status: "ok", sessions: 1, clients: 1 });
@@ -63,7 +63,7 @@ describe("round trip", () => {
     ]);
     expect(Date.parse(list[0].created)).toBeGreaterThan(Date.now() - 60_000);
     c.close();
-    expect(await until(async () => (await server.health()).sessions === 0, 5000)).toBe(true);
+    expect(await until(() => server.idle(), 5000)).toBe(true);
     expect(await markedProcesses(server.mark)).toEqual([]);
   });
 
