@@ -2,7 +2,7 @@
 // connections (resume from the log or a snapshot, backoff, heartbeat), the writer's size policy,
 // and input to the program. Wire format and semantics: protocol/index.ts.
 
-import { Limits, Paths, Query, decodeServerMessage, encodeMessage, type ClientMessage, type ExitMessage, type ServerMessage } from "../protocol/index.ts";
+import { CloseCode, Limits, Paths, Query, decodeServerMessage, encodeMessage, type ClientMessage, type ExitMessage, type ServerMessage } from "../protocol/index.ts";
 import { setUrl } from "./address.ts";
 import { bunty, endText, flash, render, setState, shown } from "./status.ts";
 import { container, fitToWindow, fittedSize, inOrder, resizeTo, Stream, term, type Size } from "./terminal.ts";
@@ -166,7 +166,7 @@ export function connect(): void {
     }
     if (openedAt && Date.now() - openedAt > STABLE_MS) attempt = 0;
     const final = endText(code, reason, exitInfo);
-    if (final) end(final);
+    if (final) end(final, code === CloseCode.tooManySessions);
     else scheduleReconnect();
   };
   sock.onclose = (ev) => closed(ev.code, ev.reason);
@@ -236,13 +236,16 @@ function reconnectNow(): void {
 addEventListener("online", reconnectNow);
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && reconnectNow());
 
-function end(text: string): void {
+
+function end(text: string, full = false): void {
   shown.endedText = text;
   bunty.writer = false;
   // Dropped from the URL now, so a reload starts a fresh shell instead of finding nothing.
   setUrl(null);
   setState("ended");
   term.write(`\r\n${DIM}[${text}] press Enter to start a new session${RESET}\r\n`);
+  // Every session has a client: the sessions page is where one can be ended or joined (the link is clickable).
+  if (full) term.write(`${DIM}sessions of this server: ${new URL(Paths.sessionsPage.slice(1), location.href).href}${RESET}\r\n`);
 }
 
 export function newSession(): void {

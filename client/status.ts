@@ -113,7 +113,7 @@ export function endText(code: number, reason: string, exit: ExitMessage | null):
     case CloseCode.sessionNotFound:
       return "ended (session not found)";
     case CloseCode.tooManySessions:
-      return "refused: too many sessions";
+      return `refused: ${reason || "too many sessions"}`;
     case CloseCode.spawnFailed:
       return `could not start (${reason || "no reason"})`;
   }

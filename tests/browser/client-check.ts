@@ -20,6 +20,7 @@ const sessionInfo = (id: string) => api(`/api/sessions/${id}`);
 const profile = mkdtempSync(join(tmpdir(), "bunty-chromium-"));
 let ctx: Context | null = null;
 let second: Awaited<ReturnType<typeof startServer>> | null = null;
+let third: Awaited<ReturnType<typeof startServer>> | null = null;
 try {
   const chromium = await loadPlaywright();
   ctx = await chromium.launchPersistentContext(profile, {
@@ -273,12 +274,29 @@ try {
   const uOpts = await tPage.evaluate(() => ({ fontSize: window.term.options.fontSize, bg: window.term.options.theme?.background, cursor: window.term.options.cursorStyle }));
   check("the URL query overrides -t; other -t values stay", uOpts.fontSize === 12 && uOpts.bg !== "#fdf6e3" && uOpts.cursor === "underline", JSON.stringify(uOpts));
   await tPage.close();
+
+  // 11. every session has a client: the page says why it was refused and links the sessions page
+  third = await startServer({ args: ["--max-sessions", "1"], bin });
+  const holder = await ctx.newPage();
+  await holder.goto(new URL(`/?token=${third.token}`, third.url).href);
+  check("the only session of a --max-sessions 1 server goes live", await waitLive(holder));
+  const refusedPage = await ctx.newPage();
+  refusedPage.on("pageerror", (e) => check("no page errors (refused)", false, e.message));
+  await refusedPage.goto(third.url.href);
+  const refusedNow = await waitFor(async () => (await state(refusedPage)).state === "ended", 5000);
+  const refusedBadge = (await state(refusedPage)).badge ?? "";
+  check("a new terminal refused because every session has a client says so (4002)", refusedNow && refusedBadge === "refused: the server already runs its maximum of 1 sessions, each with a client attached", refusedBadge);
+  check("...and links the sessions page", await waitText(refusedPage, `sessions of this server: ${new URL("/sessions", third.url).href}`, 3000));
+  await shoot(refusedPage, "refused-full");
+  await holder.close();
+  await refusedPage.close();
 } catch (e) {
   check("check script ran to the end", false, String((e as Error)?.stack ?? e));
 } finally {
   await ctx?.close().catch(() => {});
   await server.stop();
   await second?.stop();
+  await third?.stop();
   rmSync(profile, { recursive: true, force: true });
 }
 const failed = results.filter((r) => !r.ok);
