@@ -105,9 +105,9 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       const dir = recordingsOn();
       // Only the names we write: nothing with a path separator or a parent reference gets near the file system.
       if (/[/\\\0]|\.\./.test(params.name)) throw new AppError("bad_name", "a recording name has no path separators or '..'", 400, CloseCode.sessionNotFound);
-      const path = await dir.find(params.name);
-      if (!path) throw new AppError("not_found", `no recording ${params.name.slice(0, 80)}`, 404, CloseCode.sessionNotFound);
-      return new Response(Bun.file(path), { headers: { "content-type": ASCIICAST_TYPE, "cache-control": "no-store" } });
+      const file = await dir.serve(params.name); // a regular file only, opened without following a symlink
+      if (!file) throw new AppError("not_found", `no recording ${params.name.slice(0, 80)}`, 404, CloseCode.sessionNotFound);
+      return new Response(file.body, { headers: { "content-type": ASCIICAST_TYPE, "cache-control": "no-store" } });
     }, { params: t.Object({ name: t.String() }), detail: { summary: "One recording, as an asciicast v2 file (application/x-asciicast)" } })
     .get(Paths.sessions, () => pool.list(), { response: t.Array(SessionInfo), detail: { summary: "Live sessions" } })
     .get(`${Paths.sessions}/:id`, ({ params }) => {

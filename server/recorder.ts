@@ -2,17 +2,29 @@
 // file (https://docs.asciinema.org/manual/asciicast/v2/): a header object on the first line, then
 // one `[seconds, code, data]` array per line: "o" output, "r" resize ("COLSxROWS"), "m" marker.
 //
-// Owns the files: names, the write queue, the size limit, errors, listing. Knows nothing of
-// PTYs, sockets or HTTP. The session feeds it (output, resize, end); when recording is off the
-// session holds null and pays one null check per chunk.
+// Owns the files: names, the write queue, the size limit, errors, listing and opening them to be
+// served. Knows nothing of PTYs, sockets or HTTP (its refusals are AppErrors, which http.ts
+// sends). The session feeds it (output, resize, end); when recording is off the session holds
+// null and pays one null check per chunk.
+//
+// The directory is trusted only if nobody else can put anything in it: at start, one that others
+// can write, that another user owns, or that is itself a symlink is refused and recording is off
+// (Recordings.prepare). Nothing in it is ever followed: files are created O_EXCL ("wx"), listed
+// with lstat, and served from a descriptor opened O_NOFOLLOW and checked to be a regular file.
 //
 // No-hang rules: writes go through fs/promises (the thread pool), never a *Sync call; what waits
 // for the disk is bounded (MAX_QUEUED_BYTES, then the recording stops); a file is bounded
 // (--record-max-bytes, then a marker event and the recording stops); any error (unwritable
-// directory, disk full) is logged once and stops that recording, never the session.
+// directory, disk full) is logged once and stops that recording, never the session. Listing and
+// serving: every file-system call has a deadline (FS_TIMEOUT_MS), a file is read in
+// READ_CHUNK_BYTES pieces as the client takes them.
 
-import { mkdir, open, readdir, stat, type FileHandle } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, mkdir, open, readdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { CloseCode } from "../protocol/index.ts";
+import { within } from "./deadline.ts";
+import { AppError } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 
 /** Media type of asciicast files (from the asciicast v2 specification). */
@@ -23,6 +35,10 @@ export const MAX_QUEUED_BYTES = 8 << 20;
 export const CLOSE_DEADLINE_MS = 500;
 /** A held recording (see `held`) with this much queued is committed anyway: a session that printed this much is worth keeping. */
 export const HELD_COMMIT_BYTES = 1 << 20;
+/** Deadline of each file-system call made to list, check or serve recordings (not of the recorders' writes: their queue is bounded instead). */
+export const FS_TIMEOUT_MS = 10_000;
+/** A recording is served in pieces of this size, each read when the client has taken the last. */
+const READ_CHUNK_BYTES = 64 << 10;
 /** Header strings (title, command) are cut to this many characters. */
 const HEADER_TEXT_CHARS = 200;
 /** Files we write, and the only names GET /recordings/:name serves: ISO 8601 basic time, session id. */
@@ -221,30 +237,123 @@ export interface RecordingsOptions {
   log: LogFn;
 }
 
-/** The recording directory: starts recorders, waits for them at shutdown, lists and finds files. */
+/** A recording to send: its bytes, streamed from the descriptor that was checked, and its size when it was opened. */
+export interface RecordingFile {
+  body: ReadableStream<Uint8Array>;
+  size: number;
+}
+
+/** A file-system call with a deadline; past it the answer is a 504 (the call itself cannot be cancelled). */
+async function fsCall<T>(p: Promise<T>, what: string): Promise<T> {
+  const timedOut = Symbol();
+  const r = await within(p, FS_TIMEOUT_MS, timedOut);
+  if (r === timedOut) throw new AppError("timeout", `the recording directory did not answer: ${what} took longer than ${FS_TIMEOUT_MS} ms`, 504, CloseCode.internalError);
+  return r as T;
+}
+
+/** Closes a handle in the background (its error is of no use to anyone). */
+const closeQuietly = (fh: FileHandle) => void fsCall(fh.close(), "close").catch(() => {});
+
+/**
+ * The first `size` bytes of an open file as a stream: one READ_CHUNK_BYTES read each time the
+ * client has taken the last piece (at most one piece is read ahead); the handle is closed at the end, on
+ * an error, or when the client goes (cancel). A read past its deadline may still complete after
+ * the close, into a buffer nobody reads: harmless.
+ */
+function streamFile(fh: FileHandle, size: number): ReadableStream<Uint8Array> {
+  let pos = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    closeQuietly(fh);
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        const want = Math.min(READ_CHUNK_BYTES, size - pos);
+        const buf = new Uint8Array(Math.max(want, 0));
+        const { bytesRead } = want > 0 ? await fsCall(fh.read(buf, 0, want, pos), "read") : { bytesRead: 0 };
+        if (done) return; // cancelled meanwhile
+        if (bytesRead > 0) ctl.enqueue(buf.subarray(0, bytesRead));
+        pos += bytesRead;
+        if (bytesRead === 0 || pos >= size) {
+          finish();
+          ctl.close();
+        }
+      } catch (e) {
+        if (done) return;
+        finish();
+        ctl.error(e);
+      }
+    },
+    cancel: finish,
+  });
+}
+
+/** The recording directory: checks it at start, starts recorders, waits for them at shutdown, lists and serves files. */
 export class Recordings {
   readonly dir: string;
   private readonly opts: RecordingsOptions;
   private readonly open = new Set<Recorder>();
+  /** Why the directory was refused at start (prepare); recording is then off. null: in use. */
+  private refused: string | null = null;
 
   constructor(opts: RecordingsOptions) {
     this.opts = opts;
     this.dir = opts.dir;
   }
 
-  /** Creates the directory (0700) if needed. Failure is logged, not thrown: sessions run anyway, unrecorded. */
+  /**
+   * Creates the directory (0700) if needed, then checks it (`unsafe`). A directory that cannot be
+   * made is logged (`recording.unavailable`): sessions run, their recordings fail one by one. An
+   * unsafe one is logged (`recording.unsafe_dir`) and refused: no recorder is started and the
+   * routes answer 404 saying why. Never throws: a recording problem never stops the server.
+   */
   async prepare(): Promise<boolean> {
+    let made = true;
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      return true;
+      await fsCall(mkdir(this.dir, { recursive: true, mode: 0o700 }), "mkdir");
     } catch (e) {
       this.opts.log("recording.unavailable", { dir: this.dir, message: (e as Error).message }, "error");
+      made = false;
+    }
+    // Checked even when mkdir failed: a dangling symlink (EEXIST) must not start working later. One
+    // that cannot be looked at after mkdir failed (ENOTDIR...) is unavailable, as above; otherwise
+    // a check that fails refuses the directory (never used unchecked).
+    const why = await this.unsafe().catch((e) => (made || e instanceof AppError ? `it could not be checked: ${(e as Error).message}` : null));
+    if (why) {
+      this.refused = why;
+      this.opts.log("recording.unsafe_dir", { dir: this.dir, reason: why }, "error");
       return false;
     }
+    return made;
   }
 
-  /** A recorder for a session starting now; `held`: no file until it is committed (see Recorder). */
-  start(meta: RecordingMeta, held = false): Recorder {
+  /**
+   * Why the directory must not be used, or null. Anyone who can write it could plant a symlink
+   * named like a recording (and have a file of theirs, or ours, served as one) or fill it; the
+   * owner can chmod it at will; a symlink can be pointed elsewhere later. Its parents are not
+   * checked: choose a place only you control.
+   */
+  private async unsafe(): Promise<string | null> {
+    const st = await fsCall(lstat(this.dir), "lstat");
+    if (st.isSymbolicLink()) return "it is a symlink (give the directory itself)";
+    if (!st.isDirectory()) return "it is not a directory";
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) return `it is owned by uid ${st.uid}, not by the server's user (uid ${uid})`;
+    if (st.mode & 0o022) return `others can write it (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}; chmod go-w)`;
+    return null;
+  }
+
+  /** The answer of the routes while the directory is refused. */
+  private off(): AppError {
+    return new AppError("not_found", `recording is off: --record ${this.dir} was refused at start: ${this.refused}`, 404, CloseCode.sessionNotFound);
+  }
+
+  /** A recorder for a session starting now; `held`: no file until it is committed (see Recorder). null: the directory was refused. */
+  start(meta: RecordingMeta, held = false): Recorder | null {
+    if (this.refused) return null;
     const r = new Recorder({ path: join(this.dir, recordingName(meta.created, meta.sessionId)), maxBytes: this.opts.maxBytes, meta, env: this.opts.env, log: this.opts.log, held });
     this.open.add(r);
     this.opts.log("recording.start", { session: meta.sessionId, file: r.path }, "debug");
@@ -263,12 +372,13 @@ export class Recordings {
     clearTimeout(timer);
   }
 
-  /** Every recording in the directory, oldest first. Only names of the form we write. */
+  /** Every recording in the directory, oldest first: regular files with names of the form we write (lstat: a symlink is not one). */
   async list(): Promise<RecordingInfo[]> {
-    const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => RECORDING_NAME.test(n)).sort();
+    if (this.refused) throw this.off();
+    const names = (await fsCall(readdir(this.dir), "readdir").catch((e) => (e instanceof AppError ? Promise.reject(e) : [] as string[]))).filter((n) => RECORDING_NAME.test(n)).sort();
     const out: RecordingInfo[] = [];
     for (const name of names) {
-      const st = await stat(join(this.dir, name)).catch(() => null);
+      const st = await fsCall(lstat(join(this.dir, name)), "lstat").catch((e) => (e instanceof AppError ? Promise.reject(e) : null));
       if (!st?.isFile()) continue;
       const [, y, mo, d, h, mi, s] = RECORDING_NAME.exec(name)!;
       out.push({ name, size: st.size, created: `${y}-${mo}-${d}T${h}:${mi}:${s}Z` });
@@ -276,11 +386,34 @@ export class Recordings {
     return out;
   }
 
-  /** The file's path for a name we wrote, or null (any other name, or no such file). */
-  async find(name: string): Promise<string | null> {
+  /**
+   * A recording to serve, or null (a name of another form, no such file, not a regular file).
+   * Opened O_NOFOLLOW (a symlink fails with ELOOP, it is never opened) and O_NONBLOCK (a FIFO
+   * does not hold the open waiting for a writer); fstat of the same descriptor says what was
+   * opened, and the bytes sent are read from it, so nothing can be swapped in between.
+   */
+  async serve(name: string): Promise<RecordingFile | null> {
+    if (this.refused) throw this.off();
     if (!RECORDING_NAME.test(name)) return null;
-    const path = join(this.dir, name);
-    const st = await stat(path).catch(() => null);
-    return st?.isFile() ? path : null;
+    const opening = open(join(this.dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    let fh: FileHandle;
+    try {
+      fh = await fsCall(opening, "open");
+    } catch (e) {
+      if (!(e instanceof AppError)) return null; // ENOENT, ELOOP (a symlink), ...
+      void opening.then(closeQuietly, () => {}); // past the deadline: closed when it arrives
+      throw e;
+    }
+    try {
+      const st = await fsCall(fh.stat(), "fstat");
+      if (!st.isFile()) {
+        closeQuietly(fh);
+        return null;
+      }
+      return { body: streamFile(fh, st.size), size: st.size };
+    } catch (e) {
+      closeQuietly(fh);
+      throw e;
+    }
   }
 }

@@ -312,10 +312,19 @@ export class Session {
     client.sendText(encodeMessage(message));
   }
 
-  /** Sends a control message to every client of the session (size, exit, a bunty-get download). */
+  /** Sends a control message to every client of the session (size, exit). */
   broadcast(message: ServerMessage): void {
     const text = encodeMessage(message);
     for (const c of this.attached.keys()) c.sendText(text);
+  }
+
+  /**
+   * Sends a control message to the clients that joined with mode "write" only (a bunty-get download
+   * offer): view-only clients (share-link viewers) are not trusted with what the session's files are.
+   */
+  broadcastToWriters(message: ServerMessage): void {
+    const text = encodeMessage(message);
+    for (const a of this.attached.values()) if (a.mode === "write") a.client.sendText(text);
   }
 
   private setWriter(a: Attachment, reason: string, tellNew = true): void {

@@ -1,6 +1,11 @@
 // File transfer: uploads into a session's current directory (PUT, streamed to a temp file, then
 // linked or renamed into place) and downloads offered by the `bunty-get` helper (an OSC 5379
-// request in the session's output, found by OscWatcher, checked here, served by id).
+// request in the session's output, found by OscWatcher, checked here, offered to the session's
+// write-mode clients, served by id).
+//
+// An upload opens the session's directory once (its program's cwd, through /proc) and does every
+// later step through that descriptor (/proc/self/fd/N/NAME), so a swap of the directory's path for
+// a symlink cannot redirect it (SessionDir).
 //
 // No-hang rules: the request body is read chunk by chunk, each read with an idle deadline
 // (UPLOAD_IDLE_TIMEOUT_MS, then the read is cancelled); the file goes through fs/promises
@@ -12,7 +17,7 @@
 import { Elysia, t } from "elysia";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, chmod, link, lstat, mkdtemp, open, readlink, rename, rm, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { access, chmod, link, lstat, mkdtemp, open, readlink, realpath, rename, rm, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { CloseCode, Paths, type DownloadMessage } from "../protocol/index.ts";
@@ -170,6 +175,98 @@ function fsError(e: unknown, dir: string): AppError {
   }
 }
 
+// ---- the directory an upload goes into ----
+
+/**
+ * The session's directory, opened once for one upload. On Linux every later step names its files
+ * as `/proc/self/fd/N/NAME`: the kernel walks from the open descriptor (the directory itself,
+ * whatever its path has become), not from a path someone can rename away and replace with a
+ * symlink between two steps. Without /proc (macOS) it can only be the path (docs/security.md).
+ *
+ * Hazard: a call past its deadline still runs in the thread pool. Closing the descriptor then would
+ * let the fd number be reused (another upload's directory) and the late call land there; so the
+ * descriptor is closed only once every call that named it has settled (`pending`).
+ */
+class SessionDir {
+  private readonly pending = new Set<Promise<unknown>>();
+  private closed = false;
+  constructor(
+    /** Its absolute path when it was opened (the kernel's name for the descriptor): for answers and messages only. */
+    readonly path: string,
+    /** The open directory; null without /proc/self/fd (then `at` is a plain path). */
+    private readonly fh: FileHandle | null,
+  ) {}
+
+  /** A path naming `name` (a plain name, checked by badName) in this directory. */
+  at(name: string): string {
+    return this.fh ? `/proc/self/fd/${this.fh.fd}/${name}` : join(this.path, name);
+  }
+
+  /** A file-system call on a path from `at()`, with the fsCall deadline; the descriptor stays open until it has settled. */
+  call<T>(p: Promise<T>, what: string): Promise<T> {
+    this.track(p);
+    return fsCall(p, what);
+  }
+
+  /** Keeps the descriptor open until `p` settles (a late clean-up that still names the directory). */
+  track(p: Promise<unknown>): void {
+    this.pending.add(p);
+    const done = () => this.pending.delete(p);
+    p.then(done, done);
+  }
+
+  /** Closes the descriptor once nothing names it any more; returns at once. */
+  close(): void {
+    if (this.closed || !this.fh) return;
+    this.closed = true;
+    const fh = this.fh;
+    void (async () => {
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+      await fsCall(fh.close(), "close");
+    })().catch(() => {});
+  }
+}
+
+/** Closes a handle in the background (its error is of no use to anyone). */
+const closeQuietly = (fh: FileHandle) => void fsCall(fh.close(), "close").catch(() => {});
+
+/** fs/promises open() with the fsCall deadline; a handle that arrives after the deadline is closed (else it would leak). */
+async function openWithin(path: string, flags: number, mode?: number): Promise<FileHandle> {
+  const opening = open(path, flags, mode);
+  try {
+    return await fsCall(opening, "open");
+  } catch (e) {
+    if (e instanceof Timeout) void opening.then(closeQuietly, () => {});
+    throw e;
+  }
+}
+
+/**
+ * Opens `path` as a directory. Returns null when it was removed (the kernel names it "... (deleted)").
+ * Linux: its name is read back from /proc/self/fd; elsewhere the descriptor is of no use and is
+ * closed, and the directory is its real path.
+ */
+async function openDir(path: string): Promise<SessionDir | null> {
+  const fh = await openWithin(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  let named: string | null;
+  try {
+    named = await fsCall(readlink(`/proc/self/fd/${fh.fd}`), "readlink");
+  } catch (e) {
+    if (e instanceof Timeout) {
+      closeQuietly(fh);
+      throw e;
+    }
+    named = null; // no /proc/self/fd
+  }
+  if (named !== null) {
+    if (named.startsWith("/") && !named.endsWith(" (deleted)")) return new SessionDir(named, fh);
+    closeQuietly(fh);
+    return null;
+  }
+  closeQuietly(fh);
+  return new SessionDir(await fsCall(realpath(path), "realpath"), null);
+}
+
 // ---- downloads offered by bunty-get ----
 
 export interface Download {
@@ -269,7 +366,7 @@ export class Transfers {
     this.downloads.set(s.id, list);
     this.opts.log("file.offered", { session: s.id, name: d.name, size });
     const m: DownloadMessage = { type: "download", id: d.id, name: d.name, size };
-    s.broadcast(m);
+    s.broadcastToWriters(m); // view-only clients (share links) are not offered the session's files
   }
 
   /** An offered download, unless it expired. */
@@ -278,13 +375,18 @@ export class Transfers {
     return d && d.expires > Date.now() ? d : null;
   }
 
-  /** The session's current directory: its program's cwd (/proc), else where sessions start. */
-  private async cwdOf(s: Session): Promise<string> {
-    try {
-      const dir = await fsCall(readlink(`/proc/${s.pid}/cwd`), "readlink");
-      if (dir.startsWith("/") && !dir.endsWith(" (deleted)")) return dir;
-    } catch {}
-    return this.opts.startCwd;
+  /**
+   * The session's current directory, opened: its program's cwd through /proc/PID/cwd (the directory
+   * the shell is in, not a path to it), else where sessions start (no /proc, the program is gone,
+   * or its directory was removed). Any other error (a directory we may not read) is the answer:
+   * the file must not quietly land somewhere else.
+   */
+  private async cwdOf(s: Session): Promise<SessionDir> {
+    const cwd = await openDir(`/proc/${s.pid}/cwd`).catch((e) => (["ENOENT", "ENOTDIR", "ESRCH"].includes(errno(e)) ? null : Promise.reject(e)));
+    if (cwd) return cwd;
+    const start = await openDir(this.opts.startCwd);
+    if (!start) throw Object.assign(new Error(`${this.opts.startCwd} was removed`), { code: "ENOENT" });
+    return start;
   }
 
   /** PUT .../files?name=NAME[&overwrite=1]: the body streamed into NAME in the session's directory. */
@@ -302,55 +404,66 @@ export class Transfers {
     if (this.uploads >= MAX_UPLOADS) throw new AppError("busy", `${MAX_UPLOADS} uploads are already in progress; try again when one has finished`, 503, CloseCode.internalError);
     this.uploads++;
     const started = Date.now();
-    let dir = "";
+    let dir: SessionDir | null = null;
+    /** The temp file's name while it exists and is ours: removed in `finally` on every way out. */
     let tmp: string | null = null;
     let fh: FileHandle | null = null;
     try {
-      dir = await this.cwdOf(s);
-      const final = join(dir, name!);
+      const d = (dir = await this.cwdOf(s));
       // Refused before a byte is read when it is clear already; the link() below is the atomic check.
-      if (!overwrite && (await fsCall(lstat(final), "lstat").then(() => true, (e) => (e instanceof Timeout ? Promise.reject(e) : false)))) throw exists(name!, dir);
+      if (!overwrite && (await d.call(lstat(d.at(name!)), "lstat").then(() => true, (e) => (e instanceof Timeout ? Promise.reject(e) : false)))) throw exists(name!, d.path);
       const tmpName = `.${truncateBytes(name!, 200)}.bunty-${randomBytes(6).toString("base64url")}.part`;
-      tmp = join(dir, tmpName);
-      fh = await fsCall(open(tmp, "wx", 0o666), "open"); // O_CREAT|O_EXCL: never an existing file or a symlink; the umask applies
+      // O_CREAT|O_EXCL: never an existing file; O_NOFOLLOW: never a symlink either (O_EXCL already
+      // refuses one; said twice on purpose). The umask applies to 0666.
+      const opening = open(d.at(tmpName), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
+      try {
+        fh = await d.call(opening, "open");
+      } catch (e) {
+        // Past its deadline the file may still be created: removed when the open returns (the
+        // directory stays open for it). Any other error: the file is not ours (EEXIST) or not there.
+        if (e instanceof Timeout) d.track(opening.then((h) => h.close().finally(() => unlink(d.at(tmpName)))).catch(() => {}));
+        throw e;
+      }
+      tmp = tmpName;
       const size = await this.receive(request, fh, max, length);
       const h = fh;
       fh = null;
       await fsCall(h.close(), "close");
       if (overwrite) {
-        await fsCall(rename(tmp, final), "rename").catch((e) => {
-          throw errno(e) === "EISDIR" || errno(e) === "ENOTEMPTY" || errno(e) === "EEXIST" ? new AppError("exists", `${name} is a directory in ${dir}`, 409, CloseCode.internalError) : e;
+        await d.call(rename(d.at(tmp), d.at(name!)), "rename").catch((e) => {
+          throw errno(e) === "EISDIR" || errno(e) === "ENOTEMPTY" || errno(e) === "EEXIST" ? new AppError("exists", `${name} is a directory in ${d.path}`, 409, CloseCode.internalError) : e;
         });
         tmp = null;
       } else {
-        await this.place(tmp, final, name!, dir);
+        await this.place(d, tmp, name!);
         const t = tmp;
         tmp = null;
-        await fsCall(unlink(t), "unlink").catch(() => {});
+        await d.call(unlink(d.at(t)), "unlink").catch(() => {});
       }
       log("file.uploaded", { session: s.id, name, size, ms: Date.now() - started });
-      return { name: name!, path: final, size };
+      return { name: name!, path: join(d.path, name!), size };
     } catch (e) {
-      throw fsError(e, dir || "the session's directory");
+      throw fsError(e, dir?.path || "the session's directory");
     } finally {
       this.uploads--;
-      if (fh) void fsCall(fh.close(), "close").catch(() => {});
-      if (tmp) {
-        const t = tmp;
-        await fsCall(unlink(t), "unlink").catch(() => {});
+      if (fh) closeQuietly(fh);
+      if (tmp && dir) {
+        const d = dir;
+        await d.call(unlink(d.at(tmp)), "unlink").catch(() => {});
       }
+      dir?.close(); // after the unlink: it names the directory through the descriptor
     }
   }
 
   /** link() fails atomically when the name exists; on file systems without hard links, a check and rename() instead. */
-  private async place(tmp: string, final: string, name: string, dir: string): Promise<void> {
+  private async place(d: SessionDir, tmp: string, name: string): Promise<void> {
     try {
-      await fsCall(link(tmp, final), "link");
+      await d.call(link(d.at(tmp), d.at(name)), "link");
     } catch (e) {
-      if (errno(e) === "EEXIST") throw exists(name, dir);
+      if (errno(e) === "EEXIST") throw exists(name, d.path);
       if (!["EPERM", "ENOTSUP", "EOPNOTSUPP", "EMLINK", "ENOSYS"].includes(errno(e))) throw e;
-      if (await fsCall(lstat(final), "lstat").then(() => true, () => false)) throw exists(name, dir);
-      await fsCall(rename(tmp, final), "rename");
+      if (await d.call(lstat(d.at(name)), "lstat").then(() => true, () => false)) throw exists(name, d.path);
+      await d.call(rename(d.at(tmp), d.at(name)), "rename");
       // The caller unlinks tmp: after a rename it is gone, and the unlink's ENOENT is ignored.
     }
   }

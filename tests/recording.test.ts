@@ -3,8 +3,8 @@
 // limit; recording errors never touch the session; the /api/recordings routes and their name checks.
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -84,6 +84,12 @@ async function rawGet(s: TestServer, path: string): Promise<{ status: number; te
   await Promise.race([closed, Bun.sleep(5000)]);
   sock.destroy();
   return { status: Number(text.slice(9, 12)), text };
+}
+
+/** What a process has open (the targets of its /proc/PID/fd links). */
+async function openFiles(pid: number): Promise<string[]> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  return Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
 }
 
 const get = (s: TestServer, path: string, headers = s.auth) => fetch(new URL(path, s.url), { headers, signal: AbortSignal.timeout(5000) });
@@ -282,6 +288,108 @@ describe("--record DIR", () => {
       await s.stop();
     }
   });
+});
+
+describe("finding 14: the recording directory and what is in it", () => {
+  test("finding 14: a recording directory others can write (0777) is refused: nothing is written into it, the server says why, sessions still work", async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o777);
+    const s = await startServer({ args: ["--record", dir, "--log-level", "debug"] });
+    try {
+      expect(s.stderr()).toMatch(/error recording\.unsafe_dir dir=\S+ reason="[^"]*others can write it[^"]*"/);
+      const c = await TestClient.open(s);
+      c.type("echo unrecorded-$((40+2)); exit\r"); // typed into: it would be recorded
+      expect(await c.waitFor(/unrecorded-42/)).toBe(true);
+      expect(await c.waitClosed()).toBeTruthy();
+      expect(c.find("exit")).toMatchObject({ code: 0 });
+      expect(await until(() => s.idle(), 10_000)).toBe(true);
+      expect(await readdir(dir)).toEqual([]);
+      expect(s.stderr()).not.toContain("recording.start");
+      const r = await get(s, "/api/recordings");
+      expect(r.status).toBe(404);
+      expect(await r.json()).toMatchObject({ error: "not_found", message: expect.stringContaining("others can write it") });
+      const one = await get(s, `/api/recordings/${recordingName(new Date(), c.hello()!.session)}`);
+      expect(one.status).toBe(404);
+      expect((await one.json()).message).toContain("recording is off");
+      expect((await s.health()).status).toBe("ok");
+    } finally {
+      await s.stop();
+    }
+  }, 20_000);
+
+  test("finding 14: a recording directory that is a symlink, or (as root) owned by another user, is refused too", async () => {
+    const real = tempDir();
+    const link = join(tempDir(), "recordings");
+    symlinkSync(real, link);
+    const cases: [string, RegExp][] = [[link, /is a symlink/]];
+    if (process.getuid?.() === 0) {
+      const theirs = join(tempDir(), "theirs");
+      mkdirSync(theirs, { mode: 0o700 });
+      chownSync(theirs, 65534, 65534);
+      cases.push([theirs, /owned by uid 65534/]);
+    }
+    for (const [dir, why] of cases) {
+      const s = await startServer({ args: ["--record", dir, "--log-level", "debug"] });
+      try {
+        expect(s.stderr()).toMatch(/error recording\.unsafe_dir dir=/);
+        expect(s.stderr()).toMatch(why);
+        const c = await TestClient.open(s);
+        c.type("echo still-$((20+1)); exit\r");
+        expect(await c.waitFor(/still-21/)).toBe(true);
+        expect(await c.waitClosed()).toBeTruthy();
+        expect(await until(() => s.idle(), 10_000)).toBe(true);
+        expect(await readdir(dir)).toEqual([]);
+        const r = await get(s, "/api/recordings");
+        expect(r.status).toBe(404);
+        expect((await r.json()).message).toMatch(why);
+      } finally {
+        await s.stop();
+      }
+    }
+  }, 30_000);
+
+  test("finding 14: a symlink (or a FIFO) planted in the recording directory, named like a recording, is neither listed nor served", async () => {
+    const dir = tempDir();
+    const secret = join(tempDir(), "secret.txt");
+    writeFileSync(secret, "top-secret-contents\n");
+    const planted = ["20261128T054000Z-abcdef.cast", "20261128T054001Z-passwd.cast", "20261128T054002Z-fifo.cast"];
+    symlinkSync(secret, join(dir, planted[0]!));
+    symlinkSync("/etc/passwd", join(dir, planted[1]!));
+    expect(Bun.spawnSync(["mkfifo", join(dir, planted[2]!)]).exitCode).toBe(0);
+    const s = await startServer({ args: ["--record", dir, "--log-level", "debug"] });
+    try {
+      expect(s.stderr()).not.toContain("recording.unsafe_dir");
+      const c = await TestClient.open(s);
+      const id = c.hello()!.session;
+      c.type("seq 1 30000; exit\r"); // more than one 64 KiB read to serve
+      expect(await c.waitClosed(10_000)).toBeTruthy();
+      const { name, text } = await recordingOf(s, dir, id);
+      expect(Buffer.byteLength(text)).toBeGreaterThan(150_000);
+      const list = await (await get(s, "/api/recordings")).json();
+      expect(list.map((x: { name: string }) => x.name)).toEqual([name]); // ours only
+      for (const p of planted) {
+        const r = await get(s, `/api/recordings/${p}`);
+        const body = await r.text();
+        expect([p, r.status]).toEqual([p, 404]);
+        expect(body).not.toContain("top-secret");
+        expect(body).not.toContain("root:x:0:0");
+      }
+      // Ours is still served, whole.
+      const r = await get(s, `/api/recordings/${name}`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toBe("application/x-asciicast");
+      expect(await r.text()).toBe(text);
+      // A client that leaves after the first piece: the server's descriptor of the file is closed all the same.
+      const cut = await get(s, `/api/recordings/${name}`);
+      const reader = cut.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      await reader.cancel();
+      expect(await until(async () => !(await openFiles(s.pid)).some((f) => f.startsWith(dir)), 5000)).toBe(true);
+      expect((await s.health()).status).toBe("ok");
+    } finally {
+      await s.stop();
+    }
+  }, 20_000);
 });
 
 describe("GET /api/recordings", () => {

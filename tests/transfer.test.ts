@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,34 @@ function put(s: TestServer, session: string, name: string, body: BodyInit | null
   if (opts.overwrite) q.set("overwrite", "1");
   return fetch(new URL(`/api/sessions/${session}/files?${q}`, s.url), { method: "PUT", body, headers: { origin: s.origin, ...s.auth, ...opts.headers }, signal: AbortSignal.timeout(20_000) });
 }
+
+/**
+ * Swaps `dir` for a symlink to `other` and back as fast as it can, until the file `stop` exists:
+ * rename `dir` away, symlink `dir` -> `other`, remove the symlink, rename it back (finding 13's
+ * attack). Stops after a whole cycle, so `dir` is a directory again; prints the cycles made.
+ */
+const SWAPPER = `
+const { existsSync, renameSync, symlinkSync, unlinkSync } = require("node:fs");
+const [dir, other, away, stop] = process.argv.slice(-4);
+let n = 0;
+while (!existsSync(stop)) {
+  renameSync(dir, away);
+  symlinkSync(other, dir);
+  unlinkSync(dir);
+  renameSync(away, dir);
+  n++;
+}
+console.log(n);
+`;
+
+/** What a process has open (the targets of its /proc/PID/fd links). */
+const openFiles = (pid: number) => readdirSync(`/proc/${pid}/fd`).map((fd) => {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${fd}`);
+  } catch {
+    return "";
+  }
+});
 
 /** A shell session whose current directory is `dir`. */
 async function shellIn(s: TestServer, dir: string): Promise<{ c: TestClient; id: string }> {
@@ -180,6 +208,74 @@ describe("uploads", () => {
     c.close();
   }, 30_000);
 
+  test("finding 13: uploads while the directory is swapped for a symlink again and again all land in it; no .part file is left", async () => {
+    const base = freshDir();
+    const [dir, other, away, stop] = ["D", "E", "D.away", "stop"].map((n) => join(base, n)) as [string, string, string, string];
+    mkdirSync(dir);
+    mkdirSync(other);
+    const { c, id } = await shellIn(s, dir);
+    const swapper = Bun.spawn([process.execPath, "-e", SWAPPER, dir, other, away, stop], { stdout: "pipe", stderr: "inherit" });
+    const UPLOADS = 200;
+    const statuses: number[] = [];
+    let next = 0;
+    try {
+      // MAX_UPLOADS at a time (more would be 503), each a different name.
+      await Promise.all(Array.from({ length: MAX_UPLOADS }, async () => {
+        while (next < UPLOADS) {
+          const i = next++;
+          const r = await put(s, id, `up-${i}.txt`, `upload ${i}\n`.repeat(1000));
+          statuses.push(r.status);
+          await r.arrayBuffer();
+        }
+      }));
+    } finally {
+      writeFileSync(stop, "");
+      await Promise.race([swapper.exited, Bun.sleep(5000)]);
+      swapper.kill();
+    }
+    const cycles = Number(await new Response(swapper.stdout as ReadableStream).text());
+    expect(cycles).toBeGreaterThan(100); // the swap really ran while the uploads did
+    expect(lstatSync(dir).isDirectory()).toBe(true);
+    expect(existsSync(away)).toBe(false);
+    // Nothing went through the symlink, and nothing was left behind.
+    expect(readdirSync(other)).toEqual([]);
+    expect(partFiles(dir)).toEqual([]);
+    // Every upload landed where the shell is, whole.
+    expect(statuses.filter((x) => x !== 201)).toEqual([]);
+    expect(readdirSync(dir).length).toBe(UPLOADS);
+    for (let i = 0; i < UPLOADS; i += 37) expect(readFileSync(join(dir, `up-${i}.txt`), "utf8")).toBe(`upload ${i}\n`.repeat(1000));
+    // Every descriptor of the directory (one per upload) was closed.
+    expect(await until(() => openFiles(s.pid).every((f) => !f.startsWith(dir)), 3000)).toBe(true);
+    c.close();
+  }, 60_000);
+
+  test("finding 13: uploads interrupted (socket destroyed, idle timeout) after their directory was swapped for a symlink leave no .part file", async () => {
+    const base = freshDir();
+    const [dir, other, away] = ["D", "E", "D.away"].map((n) => join(base, n)) as [string, string, string];
+    mkdirSync(dir);
+    mkdirSync(other);
+    const { c, id } = await shellIn(s, dir);
+    const gone = await partialPut(s, id, "gone.bin", 1_000_000, randomBytes(300_000));
+    const stalled = await partialPut(s, id, "stalled.bin", 1_000_000, randomBytes(300_000));
+    expect(await until(() => partFiles(dir).length === 2, 3000)).toBe(true);
+    // The directory moves; its old path now leads somewhere else.
+    renameSync(dir, away);
+    symlinkSync(other, dir);
+    try {
+      gone.sock.destroy();
+      expect(await until(() => partFiles(away).length === 1, 3000)).toBe(true);
+      expect(await until(() => stalled.answer().length > 0, UPLOAD_IDLE_TIMEOUT_MS + 5000)).toBeTruthy();
+      expect(stalled.answer()).toMatch(/^HTTP\/1\.1 408/);
+      stalled.sock.destroy();
+      expect(await until(() => readdirSync(away).length === 0, 3000)).toBe(true);
+      expect(readdirSync(other)).toEqual([]);
+    } finally {
+      unlinkSync(dir);
+      renameSync(away, dir);
+    }
+    c.close();
+  }, 30_000);
+
   test(`more than ${MAX_UPLOADS} uploads at once: 503`, async () => {
     const dir = freshDir();
     const { c, id } = await shellIn(s, dir);
@@ -291,17 +387,17 @@ describe("downloads (bunty-get)", () => {
     await s.stop();
   });
 
-  test("bunty-get FILE offers it to every client; GET serves the exact bytes as an attachment", async () => {
+  test("bunty-get FILE offers it to the session's clients that may type; GET serves the exact bytes as an attachment", async () => {
     const dir = freshDir();
     const data = randomBytes(1_500_000);
     writeFileSync(join(dir, "report ü.bin"), data);
     const { c, id } = await shellIn(s, dir);
-    const watcher = await TestClient.open(s, `?session=${id}&mode=view`);
+    const second = await TestClient.open(s, `?session=${id}`); // another write-mode client (it becomes the writer)
     c.type("bunty-get 'report ü.bin'\r");
     expect(await until(() => c.find("download"), 5000)).toBeTruthy();
     const d = c.find("download")!;
     expect(d).toMatchObject({ type: "download", name: "report ü.bin", size: 1_500_000 });
-    expect(await until(() => watcher.find("download")?.id === d.id, 3000)).toBe(true);
+    expect(await until(() => second.find("download")?.id === d.id, 3000)).toBe(true);
     expect(await c.waitFor(/bunty-get: offered .*report ü\.bin for download/)).toBe(true);
     const r = await fetch(new URL(`/api/sessions/${id}/downloads/${d.id}`, s.url), { headers: s.auth });
     expect(r.status).toBe(200);
@@ -315,7 +411,26 @@ describe("downloads (bunty-get)", () => {
     expect((await fetch(new URL(`/api/sessions/${id}/downloads/nosuchid`, s.url), { headers: s.auth })).status).toBe(404);
     // And without credentials there is nothing.
     expect((await fetch(new URL(`/api/sessions/${id}/downloads/${d.id}`, s.url))).status).toBe(401);
-    for (const x of [c, watcher, other]) x.close();
+    for (const x of [c, second, other]) x.close();
+  }, 30_000);
+
+  test("finding 12: a view-only client never gets a download offer; the writer does", async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, "somefile"), "secret-ish\n");
+    const { c, id } = await shellIn(s, dir);
+    const viewer = await TestClient.open(s, `?session=${id}&mode=view`);
+    expect(viewer.hello()).toMatchObject({ mode: "view", writer: false });
+    c.type("bunty-get somefile\r");
+    expect(await until(() => c.find("download"), 5000)).toBeTruthy();
+    expect(c.find("download")).toMatchObject({ type: "download", name: "somefile", size: 11 });
+    // The viewer sees the output that follows the offer, and the offer is never among its messages.
+    c.type('echo "after-$((6*7))"\r');
+    expect(await viewer.waitFor(/after-42/)).toBe(true);
+    expect(await viewer.waitFor(/bunty-get: offered .*somefile for download/)).toBe(true);
+    await Bun.sleep(300);
+    expect(viewer.messages.filter((m) => m.type === "download")).toEqual([]);
+    c.close();
+    viewer.close();
   }, 30_000);
 
   test("bunty-get refuses directories and missing files on stderr (exit 1); forged requests for them give no message", async () => {
