@@ -5,31 +5,62 @@ import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { ImageAddon } from "@xterm/addon-image";
 import { ClipboardAddon, type ClipboardSelectionType, type IClipboardProvider } from "@xterm/addon-clipboard";
+import { bunty, flash } from "./status.ts";
+
+/** Longest target shown in an OSC 8 link's confirm (the site is always shown in full). */
+const CONFIRM_URL_CHARS = 1000;
+
+/** The link as an http(s) URL, or null (refused with a notice) for anything else. */
+function webUrl(uri: string): URL | null {
+  let url: URL | null = null;
+  try {
+    url = new URL(uri);
+  } catch {}
+  if (url && (url.protocol === "http:" || url.protocol === "https:")) return url;
+  const why = url ? `only http and https links open, not ${url.protocol}` : "not a valid address";
+  console.warn(`bunty: link not opened (${why}): ${uri.slice(0, 80)}`);
+  flash(`link not opened: ${why.slice(0, 60)}`);
+  return null;
+}
 
 /**
  * Opens a link from the terminal in a new tab, without giving that tab a handle on this one
  * (`noopener`, so a page cannot navigate the terminal away) and without a referrer. Only http
  * and https: a program's output must not be able to open javascript:, data: or file: URLs.
+ * Used directly for plain URLs in the text (web-links): what the link shows is where it goes.
  */
 export function openLink(uri: string): void {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return console.warn(`bunty: link not opened (only http and https): ${uri.slice(0, 80)}`);
-  window.open(url.href, "_blank", "noopener,noreferrer");
+  const url = webUrl(uri);
+  if (url) window.open(url.href, "_blank", "noopener,noreferrer");
+}
+
+/**
+ * OSC 8 hyperlinks (`ESC ] 8 ; ; URL BEL text ESC ] 8 ; ; BEL`: ls --hyperlink, gcc diagnostics)
+ * show a text that can differ from their target (a program's output, `cat` of a hostile file,
+ * can print "https://docs.example.org" going anywhere). So activating one asks first, showing the
+ * real target (as the URL parser normalised it; the site is punycode for non-ASCII names), and
+ * opens it only when confirmed. Anything but http and https is refused before asking.
+ */
+export function confirmOscLink(uri: string): void {
+  const url = webUrl(uri);
+  if (!url) return;
+  const shown = url.href.length > CONFIRM_URL_CHARS ? `${url.href.slice(0, CONFIRM_URL_CHARS)}…` : url.href;
+  const ok = window.confirm(`Open this link in a new tab?\n\n${shown}\n\nSite: ${url.host}\n\nA program in the terminal printed this link: the text it shows can differ from where it goes.`);
+  if (ok) window.open(url.href, "_blank", "noopener,noreferrer");
 }
 
 /**
  * OSC 52 lets a program set the clipboard (vim, tmux and ssh sessions copying to your machine).
  * Reading it back is refused: any program's output (`cat` of a hostile file) could ask for it.
+ * Only the session's writer (the tab typing into it) lets it through: a page that just watches
+ * (`mode=view`, a share link, `-R`, or a write tab while another one types) must not have its
+ * clipboard replaced by whatever the session prints (`curl ... | sh` waiting to be pasted).
  */
 const clipboardProvider: IClipboardProvider = {
   readText: () => "",
   writeText: async (selection: ClipboardSelectionType, text: string) => {
     if (selection !== "c" || !navigator.clipboard) return; // "p" (primary selection) has no browser equivalent
+    if (bunty.mode !== "write" || !bunty.writer) return console.info("bunty: OSC 52 copy ignored: this tab is not the session's writer");
     await navigator.clipboard.writeText(text).catch((e) => console.warn(`bunty: OSC 52 copy refused by the browser: ${e}`));
   },
 };
@@ -48,8 +79,9 @@ export function loadAddons(term: Terminal): ImageAddon {
   term.unicode.activeVersion = "11"; // emoji and CJK widths as current programs (and glibc) count them
 
   term.loadAddon(new WebLinksAddon((_event, uri) => openLink(uri)));
-  // OSC 8 hyperlinks (ls --hyperlink, gcc diagnostics) go through the same checks.
-  term.options.linkHandler = { activate: (_event, text) => openLink(text), allowNonHttpProtocols: false };
+  // OSC 8 hyperlinks ask first (confirmOscLink). Other schemes reach the handler too, to be
+  // refused there with a notice rather than dropped silently by xterm.
+  term.options.linkHandler = { activate: (_event, text) => confirmOscLink(text), allowNonHttpProtocols: true };
 
   term.loadAddon(new ClipboardAddon(undefined, clipboardProvider));
   // Handlers registered later run first; this one answers clipboard queries ("?") with silence,

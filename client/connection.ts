@@ -2,8 +2,9 @@
 // connections (resume from the log or a snapshot, backoff, heartbeat), the writer's size policy,
 // and input to the program. Wire format and semantics: protocol/index.ts.
 
-import { CloseCode, Limits, Paths, Query, decodeServerMessage, encodeMessage, type ClientMessage, type ExitMessage, type ServerMessage } from "../protocol/index.ts";
+import { CloseCode, Paths, Query, decodeServerMessage, encodeMessage, type ClientMessage, type ExitMessage, type ServerMessage } from "../protocol/index.ts";
 import { setUrl } from "./address.ts";
+import { apiFetch, withProof } from "./credentials.ts";
 import { bunty, endText, flash, render, setState, shown } from "./status.ts";
 import { container, fitToWindow, fittedSize, inOrder, resizeTo, Stream, term, type Size } from "./terminal.ts";
 import { offerDownload } from "./transfer.ts";
@@ -95,7 +96,7 @@ function socketUrl(): string {
   q.set(Query.cols, String(cols));
   q.set(Query.rows, String(rows));
   url.search = q.toString();
-  return url.href;
+  return withProof(url).href;
 }
 
 let outputSeen: () => void = () => {};
@@ -160,7 +161,7 @@ export function connect(): void {
     ws = bunty.socket = null;
     // Refused before the upgrade? A browser cannot see why; ask, rather than retry forever.
     if (!openedAt && !shareParam) {
-      const status = await fetch(new URL(Paths.auth.slice(1), location.href), { signal: AbortSignal.timeout(Limits.requestTimeoutMs) }).then((r) => r.status, () => 0);
+      const status = await apiFetch(Paths.auth.slice(1)).then((r) => r.status, () => 0);
       if (status === 401) return end("not signed in: open the address bunty printed at start (it carries the token)");
       if (status === 429) return end("too many failed sign-in attempts from this address; wait a minute and reload");
     }

@@ -1,7 +1,7 @@
 // Owner: client (browser page). Entry point: builds the terminal page (renderer, addons, keys, search, touch toolbar) and connects it.
 
 import { loadAddons } from "./addons.ts";
-import { signIn } from "./address.ts";
+import { signIn } from "./credentials.ts";
 import { applySize, connect, firstOutput, input, newSession, TITLE } from "./connection.ts";
 import { setupKeys } from "./keys.ts";
 import { useBestRenderer } from "./renderer.ts";

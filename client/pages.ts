@@ -1,11 +1,11 @@
 // Helpers shared by the small pages (sessions, recordings): API calls relative to the page,
 // and building table rows from text only (nothing from the server is ever parsed as HTML).
 
-import { Limits } from "../protocol/index.ts";
+import { apiFetch } from "./credentials.ts";
 
-/** Fetches JSON from a path relative to the page (so a --base-path works); throws with a readable reason. */
+/** Fetches JSON from a path relative to the page (so a --base-path works), with the sign-in's proof; throws with a readable reason. */
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const r = await fetch(new URL(path, location.href), { ...init, signal: AbortSignal.timeout(Limits.requestTimeoutMs) });
+  const r = await apiFetch(path, init);
   if (r.status === 401) throw new Error("not signed in: open the address bunty printed (with its token) once, then come back");
   if (!r.ok) throw new Error(`${r.status}: ${(await r.json().catch(() => null))?.message ?? r.statusText}`);
   return (r.status === 204 ? null : r.json()) as Promise<T>;

@@ -4,6 +4,7 @@
 
 import { Terminal } from "@xterm/xterm";
 import { Limits } from "../protocol/index.ts";
+import { apiFetch } from "./credentials.ts";
 import { age, api, button, cell, note } from "./pages.ts";
 
 /** Pauses longer than this (recorded seconds) play as this long. */
@@ -75,7 +76,7 @@ function restart(): void {
 
 async function open(name: string): Promise<void> {
   // Recordings can be large: a longer deadline than API calls, but a deadline.
-  const r = await fetch(new URL(`api/recordings/${encodeURIComponent(name)}`, location.href), { signal: AbortSignal.timeout(6 * Limits.requestTimeoutMs) });
+  const r = await apiFetch(`api/recordings/${encodeURIComponent(name)}`, {}, 6 * Limits.requestTimeoutMs);
   if (!r.ok) throw new Error(`${r.status}: cannot load ${name}`);
   const cast = parseCast(await r.text());
   events = cast.events;

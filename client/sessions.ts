@@ -1,7 +1,8 @@
 // The sessions page (/sessions): live sessions with command, age and clients; attach, attach
-// view-only, end, and copy a view-only share link. Refreshes every few seconds.
+// view-only, end, and copy a view-only share link; sign out. Refreshes every few seconds.
 
 import { Query } from "../protocol/index.ts";
+import { signOut } from "./credentials.ts";
 import { age, api, button, cell, link, note } from "./pages.ts";
 
 const REFRESH_MS = 3000;
@@ -50,6 +51,13 @@ async function refresh(): Promise<void> {
     note((e as Error).message);
   }
 }
+
+document.getElementById("sign-out")!.addEventListener("click", () => {
+  void signOut().then(() => {
+    rows.replaceChildren();
+    note("signed out: open the address bunty printed (with its token) to sign in again");
+  });
+});
 
 void refresh();
 setInterval(() => void refresh(), REFRESH_MS);

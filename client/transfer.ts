@@ -4,6 +4,7 @@
 // with a Download button (never downloaded by themselves: any output can ask). docs/client.md
 
 import type { DownloadMessage } from "../protocol/index.ts";
+import { proofHeaders, withProof } from "./credentials.ts";
 import { bunty } from "./status.ts";
 
 /** No upload progress for this long: the upload is aborted. */
@@ -182,6 +183,7 @@ function put(session: string, file: File, overwrite: boolean, progress: (sent: n
     // Relative to the page, so a base path (/term/) works.
     xhr.open("PUT", `api/sessions/${encodeURIComponent(session)}/files?${q}`);
     xhr.setRequestHeader("content-type", "application/octet-stream");
+    for (const [k, v] of Object.entries(proofHeaders())) xhr.setRequestHeader(k, v);
     let watchdog: ReturnType<typeof setTimeout> | undefined;
     let stalled = false;
     const alive = () => {
@@ -234,7 +236,7 @@ export function offerDownload(m: DownloadMessage): void {
   const close = el("button", { type: "button", className: "close", textContent: "×", title: "Dismiss" });
   get.addEventListener("click", () => {
     d.clicked = true;
-    const a = el("a", { href: `api/sessions/${encodeURIComponent(d.session)}/downloads/${encodeURIComponent(d.id)}`, download: d.name });
+    const a = el("a", { href: withProof(new URL(`api/sessions/${encodeURIComponent(d.session)}/downloads/${encodeURIComponent(d.id)}`, location.href)).href, download: d.name });
     document.body.append(a);
     a.click();
     a.remove();

@@ -21,7 +21,50 @@ export const Query = {
   share: "share",
   /** With the server's -a/--url-arg: an argument appended to a new session's command (repeatable). */
   arg: "arg",
+  /** With the sign-in cookie: the page's proof that it is the page that signed in (see `Credentials.proofHeader`), for requests that cannot carry a header (the WebSocket, a download link). */
+  proof: "proof",
 } as const;
+
+/** Names of the authentication exchange between the page and the server (docs/security.md). */
+export const Credentials = {
+  /** The sign-in cookie: HttpOnly, SameSite=Strict, Path = the base path. */
+  cookie: "bunty_sid",
+  /** Header carrying the sign-in's proof on the page's requests; the cookie alone is never enough. */
+  proofHeader: "x-bunty-proof",
+} as const;
+/** `POST /api/auth` answer: the proof the page must show with the cookie (kept in the page's own storage, which other origins, other ports included, cannot read). */
+export interface SignIn {
+  authenticated: true;
+  proof: string;
+  /** When the sign-in expires (ISO 8601). */
+  expires: string;
+}
+
+/** The query keys the server reads; each may appear at most once (except `arg`) and never empty. */
+const SERVER_KEYS: ReadonlySet<string> = new Set(Object.values(Query));
+const REPEATABLE: ReadonlySet<string> = new Set([Query.arg]);
+export type ParsedQuery = { ok: true; get(key: string): string | undefined; all(key: string): string[] } | { ok: false; error: string };
+
+/**
+ * The one reader of a request's query (the server's keys only; others belong to the page and are
+ * ignored). A key given twice, or given empty (`session=`), is an error rather than a guess: two
+ * readers taking the first and the last value of a key once let a share grant for one session
+ * open another. Takes the URL's `search` (never the fragment).
+ */
+export function parseQuery(search: string): ParsedQuery {
+  const params = new URLSearchParams(search);
+  const seen = new Map<string, string[]>();
+  for (const [k, v] of params) {
+    if (k === "") return { ok: false, error: "query: an empty parameter name" };
+    if (!SERVER_KEYS.has(k)) continue;
+    const list = seen.get(k) ?? [];
+    list.push(v);
+    seen.set(k, list);
+    if (v === "") return { ok: false, error: `query: ${k} is empty` };
+    if (list.length > 1 && !REPEATABLE.has(k)) return { ok: false, error: `query: ${k} is given more than once` };
+  }
+  return { ok: true, get: (k) => seen.get(k)?.[0], all: (k) => seen.get(k) ?? [] };
+}
 
 /** URL paths, relative to the server's base. */
 export const Paths = {

@@ -3,11 +3,13 @@
 
 import { Elysia } from "elysia";
 import { chmod } from "node:fs/promises";
-import { CloseCode, Limits, Paths, Query } from "../protocol/index.ts";
+import { CloseCode, Limits, parseQuery, Paths, Query } from "../protocol/index.ts";
 import { loadAssets, withPageOptions } from "./assets.ts";
-import { Auth } from "./auth.ts";
+import { Auth, type Identity } from "./auth.ts";
 import type { Config } from "./cli.ts";
 import { AppError } from "./errors.ts";
+import { FDS_PER_SESSION, startFdBudget } from "./fds.ts";
+import { HostAllowList } from "./hosts.ts";
 import { httpRoutes, sameOriginCheck } from "./http.ts";
 import { startLagMonitor } from "./lag.ts";
 import type { LogFn } from "./log.ts";
@@ -16,7 +18,7 @@ import { ENV_NAMES } from "./options.ts";
 import { Pool } from "./pool.ts";
 import { Recordings } from "./recorder.ts";
 import { ScreenModels } from "./screen.ts";
-import { socketRoutes } from "./socket.ts";
+import { socketEndpoint } from "./socket.ts";
 import { Transfers, transferRoutes, UPLOAD_PATH } from "./transfer.ts";
 
 /** Bun queues at most this much per socket; above it sends are dropped. Kept far above the deliveries' own watermarks so those act first. */
@@ -31,6 +33,8 @@ const MAX_API_BODY_BYTES = 1 << 20;
 const UPLOAD_BODY_SLACK_BYTES = 8 << 20;
 /** Bun's default request body limit. */
 const DEFAULT_MAX_BODY_BYTES = 128 << 20;
+/** A unix socket is created with this mode unless --socket-mode says otherwise (the umask could have made it 0777). */
+const DEFAULT_SOCKET_MODE = 0o600;
 
 export interface RunningServer {
   url: URL;
@@ -71,7 +75,16 @@ export function securityHeaders(allowEmbed: boolean): Record<string, string> {
 export const unixPath = (host: string) => (host.startsWith("unix:") ? host.slice(5) : host.startsWith("/") ? host : null);
 
 export async function startServer(config: Config, log: LogFn): Promise<RunningServer> {
-  const auth = new Auth({ token: config.token, credential: config.credential, authHeader: config.authHeader, trustedProxies: config.trustedProxies });
+  const unix = unixPath(config.host);
+  const auth = new Auth({
+    token: config.token, credential: config.credential, authHeader: config.authHeader, trustedProxies: config.trustedProxies,
+    proxySecret: config.proxySecret ?? null, unixProxy: unix !== null && config.authHeader !== null, basePath: config.basePath,
+  });
+  const hosts = new HostAllowList(config.host, config.allowOrigins, config.allowHosts);
+  const fds = await startFdBudget();
+  const fdsWanted = 2 * config.maxSessions * FDS_PER_SESSION + config.poolSize * FDS_PER_SESSION + Math.max(config.maxClients, config.maxSessions * 2) + 128;
+  if (fds.limit < fdsWanted)
+    log("server.fd_limit", { limit: fds.limit, wanted: fdsWanted, message: `the open-file limit (ulimit -n ${fds.limit}) is below what --max-sessions ${config.maxSessions} may need (${fdsWanted}); new sockets are refused near it` }, "warn");
   const assets = await loadAssets();
   const plainPage = assets.get("/")!;
   assets.set("/", withPageOptions(plainPage, config.clientOptions));
@@ -91,6 +104,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     graceMs: config.graceS * 1000, idleTimeoutMs: config.idleTimeoutS * 1000, spares: config.poolSize, screen, log,
     onEnded: (s) => {
       transfers?.forget(s.id);
+      auth.endGrants(s.id);
       if (config.once && pool.created > 0 && pool.size === 0) void shutdown().then(() => process.exit(0));
     },
     record: recordings ? (s) => recordings.start({ sessionId: s.id, created: s.created, cols: s.cols, rows: s.rows, command: s.command }, true) : undefined,
@@ -100,6 +114,8 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   const live = { metricsPublic: config.metricsPublic };
   const allowOrigins = [...config.allowOrigins];
   const policy = { allowed: config.allowCommands, any: config.allowAnyCommand };
+  /** The identity the guard found for each request, for the routes (a credential is checked once per request). */
+  const identities = new WeakMap<Request, Identity>();
   const socketOpts = {
     allowOrigins, readonly: config.readonly, maxClients: config.maxClients, once: config.once,
     urlArgs: config.urlArgs, command: config.command, basePath: config.basePath,
@@ -108,6 +124,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     },
   };
   const headers = securityHeaders(config.allowEmbed);
+  const endpoint = socketEndpoint({ pool, auth, log, identityOf: (r) => identities.get(r), fds, opts: socketOpts });
   const base = config.basePath;
   const tls = config.tlsCert && config.tlsKey
     ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey), ...(config.tlsCa ? { ca: Bun.file(config.tlsCa), requestCert: true, rejectUnauthorized: true } : {}) }
@@ -125,20 +142,32 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       perMessageDeflate: false,
     },
   })
-    // The one place every request passes: headers, then authentication (all refusals are logged here).
-    .onRequest(({ request, server, set }) => {
+    // The one place every request passes: headers, the host, the query, then authentication (all refusals are logged here).
+    .onRequest(async ({ request, server, set }) => {
       Object.assign(set.headers, headers);
       const url = new URL(request.url);
+      const refuse = (status: number, error: string, message: string, extra: Record<string, string> = {}) => {
+        log("http.refused", { path: url.pathname.slice(0, 100), status, code: error, message }, "warn");
+        return Response.json({ error, message }, { status, headers: { ...headers, ...extra } });
+      };
+      if (!hosts.allows(request.headers.get("host")))
+        return refuse(421, "unknown_host", `this server does not answer for ${JSON.stringify(request.headers.get("host")!.slice(0, 100))}; start it with --allow-host NAME (docs/security.md: DNS rebinding)`);
       // Under --base-path, everything else is not ours; the base itself gets its trailing slash (relative URLs need it).
       if (base && url.pathname === base) return Response.redirect(`${base}/${url.search}`, 308);
       if (base && !url.pathname.startsWith(`${base}/`)) return new Response("not found", { status: 404, headers });
       const path = url.pathname.slice(base.length);
       if (assets.has(path) && !auth.basic) return; // the page is public (no secrets in it) unless basic auth must prompt for it
-      if (path === Paths.socket && url.searchParams.has("share")) return; // a share link: checked by the socket route
+      const q = parseQuery(url.search);
+      if (!q.ok) return refuse(400, "bad_query", q.error);
+      if (path === Paths.socket && q.get(Query.share) !== undefined) return; // a share link: its grant is checked by the socket route
       if (live.metricsPublic && path === METRICS_PATH) return; // --metrics-public: counts only, no secrets
       const peer = server?.requestIP(request)?.address ?? null;
-      const id = auth.check(request, peer);
+      const id = await auth.check(request, peer);
+      identities.set(request, id);
       if (id.ok) {
+        // -R: a read-only server starts and ends nothing.
+        if (socketOpts.readonly && ((request.method === "POST" && path === Paths.sessions) || (request.method === "DELETE" && path.startsWith(`${Paths.sessions}/`))))
+          return refuse(403, "read_only", "the server is read-only (-R): sessions are neither started nor ended through the API");
         if (request.method === "PUT" && UPLOAD_PATH.test(path)) return; // streamed and counted by the upload route
         if (Number(request.headers.get("content-length")) > MAX_API_BODY_BYTES)
           return Response.json({ error: "too_large", message: `request bodies are limited to ${MAX_API_BODY_BYTES} bytes` }, { status: 413, headers });
@@ -147,10 +176,13 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
           return Response.json({ error: "length_required", message: `send a Content-Length (request bodies are limited to ${MAX_API_BODY_BYTES} bytes)` }, { status: 411, headers });
         return;
       }
-      log("auth.refused", { path: url.pathname.slice(0, 100), peer, status: id.status, reason: id.reason }, "warn");
+      log("auth.refused", { path: url.pathname.slice(0, 100), peer, client: id.client, status: id.status, reason: id.reason }, "warn");
       return Response.json(
         { error: id.status === 429 ? "rate_limited" : "unauthorized", message: id.reason },
-        { status: id.status, headers: { ...headers, ...(auth.basic ? { "www-authenticate": 'Basic realm="bunty", charset="UTF-8"' } : {}) } },
+        {
+          status: id.status,
+          headers: { ...headers, ...(auth.basic ? { "www-authenticate": 'Basic realm="bunty", charset="UTF-8"' } : {}), ...(id.retryAfterS ? { "retry-after": String(id.retryAfterS) } : {}) },
+        },
       );
     })
     .onError(({ code, error, request }) => {
@@ -161,12 +193,20 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       if (code === "VALIDATION" || code === "PARSE") return log("http.refused", { path, status: code === "PARSE" ? 400 : 422, code: code.toLowerCase() }, "warn"); // no message: it quotes the body
       log("http.error", { path, code, message: String((error as Error)?.message ?? error) }, "error");
     })
-    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins, policy, recordings, basePath: base }))
-    .use(socketRoutes(pool, auth, log, socketOpts))
-    .use(transferRoutes(transfers, { pool, basePath: base, live: socketOpts, uploadMaxBytes: config.uploadMaxBytes, requireSameOrigin: sameOriginCheck(allowOrigins) }))
-    .listen(unixPath(config.host) ? { unix: unixPath(config.host)! } : { port: config.port, hostname: config.host });
+    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins, policy, recordings, basePath: base, identityOf: (r) => identities.get(r), fds }))
+    .use(endpoint.routes)
+    .use(transferRoutes(transfers, { pool, basePath: base, live: socketOpts, uploadMaxBytes: config.uploadMaxBytes, requireSameOrigin: sameOriginCheck(allowOrigins) }));
+  // A unix socket never exists, even for a moment, with more access than asked for: the umask is
+  // narrowed around its creation (chmod after listen() would leave a window), then the mode set.
+  const umask = unix ? process.umask(0o777 & ~(config.socketMode ?? DEFAULT_SOCKET_MODE)) : null;
+  try {
+    // The socket handlers are ours (socket.ts), given to Bun here: Elysia's would parse every text frame first.
+    app.listen({ ...(unix ? { unix } : { port: config.port, hostname: config.host }), websocket: endpoint.websocket } as never);
+  } finally {
+    if (umask !== null) process.umask(umask);
+  }
   const server = app.server!;
-  if (unixPath(config.host) && config.socketMode !== null) await chmod(unixPath(config.host)!, config.socketMode);
+  if (unix) await chmod(unix, config.socketMode ?? DEFAULT_SOCKET_MODE);
   const host = unixPath(config.host) ? "localhost" : server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
   const url = new URL(`${tls ? "https" : "http"}://${host}${unixPath(config.host) ? "" : `:${server.port}`}${base}/`);
   const openUrl = new URL(url);
@@ -179,6 +219,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       await recordings?.closeAll(); // bounded: CLOSE_DEADLINE_MS
       await transfers?.uninstall(); // bounded: FS_TIMEOUT_MS
       lag.stop();
+      fds.stop();
       screen.stop();
       server.stop(true);
     })();
@@ -188,6 +229,11 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     pool.configure({ maxSessions: next.maxSessions, maxDetached: next.maxDetached, graceMs: next.graceS * 1000, idleTimeoutMs: next.idleTimeoutS * 1000, spares: next.poolSize });
     Object.assign(socketOpts, { readonly: next.readonly, maxClients: next.maxClients });
     allowOrigins.splice(0, allowOrigins.length, ...next.allowOrigins);
+    hosts.update(next.host, next.allowOrigins, next.allowHosts);
+    if (next.token !== config.token) {
+      auth.rotate(next.token); // every page signed in with the old token is signed out
+      config.token = next.token;
+    }
     Object.assign(policy, { allowed: next.allowCommands, any: next.allowAnyCommand });
     live.metricsPublic = next.metricsPublic;
     assets.set("/", withPageOptions(plainPage, next.clientOptions));

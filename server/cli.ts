@@ -41,8 +41,10 @@ export interface Config {
   allowCommands: Record<string, string[]>;
   /** POST /api/sessions may start any argv (dangerous; off by default). */
   allowAnyCommand: boolean;
-  /** The access token; null = generate one at start (unless noToken). From --token or BUNTY_TOKEN. */
+  /** The access token; null = generate one at start (unless noToken). From --token, BUNTY_TOKEN or --token-file. */
   token: string | null;
+  /** --token-file: where the token is read from at start (and on SIGHUP). */
+  tokenFile: string | null;
   /** --no-token: no token authentication (loopback use, or with another method). */
   noToken: boolean;
   /** --no-auth: allow a non-loopback bind with no authentication at all (loudly warned). */
@@ -51,8 +53,14 @@ export interface Config {
   credential: string | null;
   /** Header a reverse proxy sets to the authenticated user. */
   authHeader: string | null;
-  /** Peer addresses trusted to set authHeader (default: loopback). */
+  /** The reverse proxy's addresses (never loopback): their user header and X-Forwarded-For are believed. */
   trustedProxies: string[];
+  /** --proxy-secret-file: the file with the secret the proxy sends in X-Bunty-Proxy-Secret. */
+  proxySecretFile: string | null;
+  /** That secret, read from the file at start (not an option). */
+  proxySecret?: string | null;
+  /** Extra host names requests may name (the Host allow-list against DNS rebinding). */
+  allowHosts: string[];
   /** Extra origins allowed to open WebSockets (reverse proxies). */
   allowOrigins: string[];
   /** Allow the page to be embedded in frames of other origins. */
@@ -98,7 +106,7 @@ export interface Config {
 /** The built-in defaults of the single-valued settings (from the option table). */
 export const DEFAULTS = Object.fromEntries(
   SETTINGS.filter((o) => !["list", "map", "argv"].includes(o.type) && o.default !== undefined).map((o) => [o.key, o.default]),
-) as Omit<Config, "env" | "clientOptions" | "allowCommands" | "trustedProxies" | "allowOrigins" | "command" | "cwd" | "configFile">;
+) as Omit<Config, "env" | "clientOptions" | "allowCommands" | "trustedProxies" | "allowOrigins" | "allowHosts" | "command" | "cwd" | "configFile">;
 
 const WIDTH = 100;
 const COL = 24;

@@ -146,6 +146,15 @@ export function resolve(layers: [Source, Layer][], env: Record<string, string | 
     else config.noToken = false;
   }
   if (config.recordMaxBytes !== defaults().recordMaxBytes && config.record === null) throw new Error("--record-max-bytes needs --record DIR");
+  if (config.tokenFile !== null && (config.token !== null || config.noToken)) throw new Error("--token-file cannot go with --token, BUNTY_TOKEN or --no-token");
+  const unix = config.host.startsWith("/") || config.host.startsWith("unix:");
+  // Mode bits for others on the socket file: anybody on the machine may connect.
+  const unixPrivate = unix && ((config.socketMode ?? 0o600) & 0o007) === 0;
+  if (config.authHeader !== null && config.proxySecretFile === null && config.trustedProxies.length === 0 && !unixPrivate)
+    throw new Error(
+      `--auth-header ${config.authHeader} needs a way to tell the proxy from everyone else who can connect: --proxy-secret-file FILE (the proxy sends the secret in X-Bunty-Proxy-Secret), ` +
+        `a unix socket only the proxy may open (-i /run/bunty/bunty.sock --socket-mode 0660), or --trusted-proxy ADDR (the proxy's address, not loopback). docs/security.md`,
+    );
   if (config.poolSize >= config.maxSessions) throw new Error(`--pool-size (${config.poolSize}) must be less than --max-sessions (${config.maxSessions})`);
   return config;
 }

@@ -4,9 +4,10 @@
 
 import { Elysia, t } from "elysia";
 import { openapi } from "@elysiajs/openapi";
-import { CloseCode, Limits, Paths, Query } from "../protocol/index.ts";
+import { CloseCode, Limits, Paths, Query, type SignIn } from "../protocol/index.ts";
 import type { Assets } from "./assets.ts";
-import type { Auth } from "./auth.ts";
+import { SIGN_IN_MAX_AGE_S, type Auth, type Identity } from "./auth.ts";
+import type { FdBudget } from "./fds.ts";
 import { COMMIT, VERSION } from "./cli.ts";
 import { AppError, asAppError } from "./errors.ts";
 import type { LagMonitor } from "./lag.ts";
@@ -54,6 +55,9 @@ export interface HttpDeps {
   basePath: string;
   /** --record: the recording directory; null when recording is off. */
   recordings: Recordings | null;
+  /** The identity the guard found for a request. */
+  identityOf(request: Request): Identity | undefined;
+  fds: FdBudget;
 }
 
 /** Recordings of sessions (--record), served as asciicast files. */
@@ -66,7 +70,7 @@ export const sameOriginCheck = (allowOrigins: string[]) => (request: Request) =>
   if (refused) throw new AppError("forbidden", refused, 403, CloseCode.forbidden);
 };
 
-export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings, basePath }: HttpDeps) {
+export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings, basePath, identityOf, fds }: HttpDeps) {
   const started = Date.now();
   const requireSameOrigin = sameOriginCheck(allowOrigins);
   const asset = (path: string, request: Request) => {
@@ -85,13 +89,23 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
   const app = new Elysia({ name: "bunty.http", prefix: basePath })
     .use(openapi({ provider: null, documentation: { info: { title: "bunty", version: VERSION, description: "Web terminal server API. The WebSocket protocol is in docs/protocol.md." } } }))
     .get(Paths.page, ({ request }) => asset("/", request))
-    .post(Paths.auth, ({ request, set }) => {
-      // The guard already checked the Bearer token (rate-limited); this trades it for the cookie.
+    .post(Paths.auth, ({ request, set }): SignIn => {
+      // The guard already checked the credential (the guessing limit included); this trades it for a sign-in.
       requireSameOrigin(request);
-      set.headers["set-cookie"] = auth.cookie(secure);
       set.headers["cache-control"] = "no-store";
-      return { authenticated: true };
-    }, { detail: { summary: "Trade the token (Authorization: Bearer) for an HttpOnly, SameSite=Strict cookie" } })
+      if (!auth.required) return { authenticated: true, proof: "", expires: new Date(Date.now() + SIGN_IN_MAX_AGE_S * 1000).toISOString() };
+      const s = auth.signIn(secure);
+      set.headers["set-cookie"] = s.setCookie;
+      return { authenticated: true, proof: s.proof, expires: s.expires.toISOString() };
+    }, { detail: { summary: "Trade the token (Authorization: Bearer) for a sign-in: an HttpOnly, SameSite=Strict cookie, and the proof to send with it (X-Bunty-Proof)" } })
+    .delete(Paths.auth, ({ request, set }) => {
+      requireSameOrigin(request);
+      const who = identityOf(request);
+      if (who?.ok && who.signIn) auth.revoke(who.signIn);
+      set.headers["set-cookie"] = auth.signOutCookie(secure);
+      set.headers["cache-control"] = "no-store";
+      set.status = 204;
+    }, { detail: { summary: "Sign out: this sign-in is refused from now on" } })
     .get(Paths.auth, () => ({ authenticated: true }), { detail: { summary: "200 when this client is authenticated (else the guard answers 401)" } })
     .get(Paths.health, () => ({
       status: "ok", version: VERSION, commit: COMMIT, uptime: Math.round((Date.now() - started) / 1000),
@@ -125,6 +139,7 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
         argv = Object.hasOwn(policy.allowed, body.command) ? policy.allowed[body.command] : undefined;
         if (!argv) throw new AppError("forbidden_command", `command ${JSON.stringify(body.command)} is not in the allow-list (--allow-command)`, 403, CloseCode.spawnFailed);
       }
+      if (!fds.room()) throw new AppError("fd_limit", "the server is near its limit of open files; try again later", 503, CloseCode.tooManySessions);
       try {
         await pool.room(request.signal);
         const s = pool.create(body.cols ?? Limits.defaultCols, body.rows ?? Limits.defaultRows, argv);
@@ -140,7 +155,7 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       requireSameOrigin(request);
       const s = pool.get(params.id);
       if (!s) throw notFound(params.id);
-      const q = new URLSearchParams({ [Query.session]: s.id, [Query.mode]: "view", [Query.share]: auth.shareToken(s.id) });
+      const q = new URLSearchParams({ [Query.session]: s.id, [Query.mode]: "view", [Query.share]: auth.grant(s.id) });
       return { path: `${basePath}${Paths.page}?${q}` };
     }, { params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { summary: "A view-only link to one session: works without the token, for that session only" } })
     .delete(`${Paths.sessions}/:id`, async ({ params, set, request }) => {

@@ -1,6 +1,7 @@
 // Entry point: parse flags (and the config file, and BUNTY_* variables), start the server, print
 // the URL line, handle signals: SIGTERM/SIGINT stop it, SIGHUP rereads the config file.
 
+import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { isLoopback, newToken } from "./auth.ts";
 import { COMMIT, parseArgs, USAGE, VERSION } from "./cli.ts";
@@ -27,7 +28,29 @@ if (parsed.kind === "error") {
   console.error(`bunty: ${parsed.message}${parsed.usage === false ? "" : `\n\n${USAGE}`}`);
   process.exit(2);
 }
+/** A secret's first line from a file (read at start, and again on SIGHUP; a small local file). Throws Error(reason). */
+function secretFrom(file: string, flag: string, min: number): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`${flag} ${file}: ${(e as Error).message}`);
+  }
+  const secret = text.split("\n")[0]!.trim();
+  if (secret.length < min) throw new Error(`${flag} ${file}: the secret must be at least ${min} characters on the first line`);
+  return secret;
+}
+const readSecrets = (c: typeof config) => {
+  if (c.tokenFile) c.token = secretFrom(c.tokenFile, "--token-file", 8);
+  if (c.proxySecretFile) c.proxySecret = secretFrom(c.proxySecretFile, "--proxy-secret-file", 16);
+};
 let config = parsed.config;
+try {
+  readSecrets(config);
+} catch (e) {
+  console.error(`bunty: ${(e as Error).message}`);
+  process.exit(2);
+}
 if (config.cwd) {
   const st = await stat(config.cwd).catch(() => null);
   if (!st?.isDirectory()) {
@@ -58,6 +81,8 @@ let logTo = createLogger(config.logLevel, config.logFormat);
 const log: LogFn = (event, fields, level) => logTo(event, fields, level);
 if (!loopbackOnly && !authenticated) log("security.no_auth", { host: config.host, message: "NO AUTHENTICATION on a non-loopback address: anyone who can reach this port gets a shell" }, "warn");
 if (config.readonly) log("security.readonly", { message: "read-only: every client is view-only (-R)" }, "warn");
+if (argv.some((a) => a === "--token" || a.startsWith("--token=")))
+  log("security.token_on_command_line", { message: "--token on the command line can be read by every local user (/proc/PID/cmdline, ps); use BUNTY_TOKEN or --token-file" }, "warn");
 let server: Awaited<ReturnType<typeof startServer>>;
 try {
   server = await startServer(config, log);
@@ -91,6 +116,11 @@ function reload(file: string): void {
   const r = parseArgs(argv);
   if (r.kind !== "run") return log("config.reload_failed", { file, message: r.kind === "error" ? r.message : r.kind }, "error");
   const next = r.config;
+  try {
+    readSecrets(next);
+  } catch (e) {
+    return log("config.reload_failed", { file, message: (e as Error).message }, "error");
+  }
   if (generatedToken && next.token === null && !next.noToken) next.token = config.token; // still none given: keep the one made at start
   const { applied, ignored } = changes(config, next);
   if (ignored.length) log("config.ignored", { file, options: ignored, message: "these options change only with a restart" }, "warn");

@@ -51,6 +51,8 @@ export interface OptionSpec {
   noFlag?: true;
 }
 
+const isLoopbackAddress = (a: string) => a === "::1" || a === "localhost" || /^127\./.test(a) || /^::ffff:127\./i.test(a);
+
 export function intIn(name: string, v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return Number(v);
@@ -158,12 +160,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "command", name: "command", type: "argv", default: [], section: "options", noFlag: true, noEnv: true,
     help: "the program and its arguments (given after the options on the command line; default: $SHELL, else /bin/sh)" },
 
-  { key: "token", name: "token", arg: "T", type: "string", default: null, section: "security", secret: true,
-    help: "access token (default: a random one, printed once in the URL line). Browsers trade it for an HttpOnly cookie.",
+  { key: "token", name: "token", arg: "T", type: "string", default: null, section: "security", secret: true, reload: true,
+    help: "access token (default: a random one, printed once in the URL line). Browsers trade it for a sign-in cookie. On the command line every local user can read it (/proc/PID/cmdline): prefer BUNTY_TOKEN or --token-file. A new one on SIGHUP signs every page out",
     parse: (v, label) => {
       if (v.length < 8) throw new Error(`${label} must be at least 8 characters`);
       return v;
     } },
+  { key: "tokenFile", name: "token-file", arg: "FILE", type: "string", default: null, section: "security", parse: nonEmpty("name a file"),
+    help: "read the access token from FILE (its first line; keep it mode 0600), instead of --token; SIGHUP rereads it" },
   { key: "noToken", name: "no-token", type: "bool", default: false, section: "security", help: "no token (for loopback use, or with -c / --auth-header)" },
   { key: "credential", name: "credential", short: "c", arg: "U:P", type: "string", default: null, section: "security", secret: true, help: "HTTP basic authentication",
     parse: (v, label) => {
@@ -171,12 +175,25 @@ export const OPTIONS: readonly OptionSpec[] = [
       return v;
     } },
   { key: "authHeader", name: "auth-header", arg: "H", type: "string", default: null, section: "security",
-    help: "trust this header, set by a reverse proxy, as the user's name; only from loopback peers or --trusted-proxy addresses; the child gets BUNTY_USER",
+    help: "trust this header, set by a reverse proxy, as the user's name; only from the proxy, which bunty must be able to tell from everyone else: --proxy-secret-file, a unix socket only the proxy may open (-i PATH, --socket-mode without access for others), or --trusted-proxy; the child gets BUNTY_USER",
     parse: (v, label) => {
       if (!/^[A-Za-z0-9-]{1,64}$/.test(v)) throw new Error(`${label} takes a header name`);
       return v;
     } },
-  { key: "trustedProxies", name: "trusted-proxy", arg: "A", type: "list", default: [], section: "security", help: "peer address allowed to set --auth-header (repeatable)" },
+  { key: "trustedProxies", name: "trusted-proxy", arg: "A", type: "list", default: [], section: "security",
+    help: "the reverse proxy's address, not loopback (repeatable): its --auth-header and X-Forwarded-For are believed",
+    parse: (v, label) => {
+      if (isLoopbackAddress(v)) throw new Error(`${label} ${v}: a loopback address cannot be told apart from any local user; use --proxy-secret-file or a unix socket (docs/security.md)`);
+      return v;
+    } },
+  { key: "proxySecretFile", name: "proxy-secret-file", arg: "FILE", type: "string", default: null, section: "security", parse: nonEmpty("name a file"),
+    help: "a secret (FILE's first line) the reverse proxy adds to every request as X-Bunty-Proxy-Secret: requests with it come from the proxy (its --auth-header and X-Forwarded-For are believed)" },
+  { key: "allowHosts", name: "allow-host", arg: "NAME", type: "list", default: [], section: "security", reload: true,
+    help: "also answer requests for this host name (repeatable); by default only IP addresses, localhost, this machine's name and the names in --allow-origin are answered (421 for others: DNS rebinding)",
+    parse: (v, label) => {
+      if (!/^[A-Za-z0-9.-]{1,253}$/.test(v)) throw new Error(`${label} takes a host name like term.example.com, got ${JSON.stringify(v)}`);
+      return v.toLowerCase();
+    } },
   { key: "allowOrigins", name: "allow-origin", arg: "O", type: "list", default: [], section: "security", reload: true,
     help: "also accept WebSockets and API calls from this Origin (repeatable)",
     parse: (o, label) => {

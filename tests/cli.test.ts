@@ -14,7 +14,7 @@ const run = (...args: string[]) => {
 describe("parseArgs", () => {
   test("defaults: loopback, port 7681, $SHELL", () => {
     const r = parseArgs([], { SHELL: "/bin/zsh" });
-    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, clientOptions: {}, allowCommands: {}, trustedProxies: [], allowOrigins: [], command: ["/bin/zsh"] } });
+    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, clientOptions: {}, allowCommands: {}, trustedProxies: [], allowOrigins: [], allowHosts: [], command: ["/bin/zsh"] } });
     expect(parseArgs([], {})).toMatchObject({ config: { command: ["/bin/sh"], port: 7681, host: "127.0.0.1" } });
   });
   test("options stop at -- or at the first non-option; the command keeps its own flags", () => {

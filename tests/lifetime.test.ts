@@ -153,8 +153,10 @@ describe("output of sessions nobody reads", () => {
     const text = () => new TextDecoder().decode(Buffer.concat(w.events.flatMap((e) => ("bytes" in e ? [e.bytes] : []))));
     expect(await until(() => text().includes("seq-2-done"), 60_000, 200)).toBeTruthy();
     expect(w.events.some((e) => "snapshot" in e)).toBe(false);
-    const all = text();
-    const nums = all.slice(all.indexOf("\n1\r\n") + 1, all.indexOf("seq-2-done")).match(/^\d+\r$/gm)!.map((l) => Number(l.slice(0, -1)));
+    // The numbers, from the output between the command line and the marker (escape sequences and \r removed).
+    const all = text().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
+    const body = all.slice(all.indexOf("\n", all.indexOf("seq 1 8000000")), all.indexOf("seq-2-done", all.indexOf("seq 1 8000000") + 40));
+    const nums = body.split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
     expect(nums.length).toBe(8_000_000);
     expect(nums.every((n, i) => n === i + 1)).toBe(true); // no line missing or doubled
     w.sock.destroy();

@@ -68,36 +68,46 @@ describe("authentication", () => {
     await othersUnharmed("tokens");
   });
 
-  test("the browser trades the token for an HttpOnly, SameSite=Strict cookie; the cookie alone works, but not without an Origin", async () => {
+  test("the browser trades the token for a sign-in: an HttpOnly, SameSite=Strict cookie and a proof; only the two together work, and not without an Origin", async () => {
     const r = await fetch(new URL("/api/auth", server.url), { method: "POST", headers: { ...server.auth, origin: server.origin } as Record<string, string> });
     expect(r.status).toBe(200);
     const cookie = r.headers.get("set-cookie")!;
-    expect(cookie).toMatch(/^bunty_auth=[\w-]+; Path=\/; HttpOnly; SameSite=Strict/);
+    expect(cookie).toMatch(/^bunty_sid=[\w.-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict/);
     expect(cookie).not.toContain(server.token!);
+    const { proof } = await r.json();
+    expect(proof).toMatch(/^[\w-]{20,}$/);
     const pair = cookie.split(";")[0]!;
-    expect((await fetch(new URL("/api/sessions", server.url), { headers: { cookie: pair } })).status).toBe(200);
-    expect((await fetch(new URL("/api/sessions", server.url), { headers: { cookie: "bunty_auth=forged" } })).status).toBe(401);
-    // A cookie rides along with any request a browser makes; without an Origin it is not a browser, so it must show the token itself.
+    expect((await fetch(new URL("/api/sessions", server.url), { headers: { cookie: pair, "x-bunty-proof": proof } })).status).toBe(200);
+    expect((await fetch(new URL("/api/sessions", server.url), { headers: { cookie: pair } })).status).toBe(401); // the cookie alone is not enough
+    expect((await fetch(new URL("/api/sessions", server.url), { headers: { cookie: pair, "x-bunty-proof": `${proof}x` } })).status).toBe(401);
+    expect((await fetch(new URL("/api/sessions", server.url), { headers: { cookie: "bunty_sid=forged", "x-bunty-proof": proof } })).status).toBe(401);
+    // A sign-in rides along with any request a browser makes; without an Origin it is not a browser, so it must show the token itself.
     const port = Number(server.url.port);
-    const head = RawWs.request(port, "/ws", null).replace("\r\n\r\n", `\r\nCookie: ${pair}\r\n\r\n`);
+    const head = RawWs.request(port, `/ws?proof=${proof}`, null).replace("\r\n\r\n", `\r\nCookie: ${pair}\r\n\r\n`);
     expect((await raw(server, head)).status).toBe(403);
-    const withOrigin = RawWs.request(port, "/ws", server.origin).replace("\r\n\r\n", `\r\nCookie: ${pair}\r\n\r\n`);
+    const withOrigin = RawWs.request(port, `/ws?proof=${proof}`, server.origin).replace("\r\n\r\n", `\r\nCookie: ${pair}\r\n\r\n`);
     expect((await raw(server, withOrigin)).status).toBe(101);
   });
 
-  test("a burst of wrong tokens from one address hits the rate limit; authenticated clients are not affected", async () => {
+  test("wrong tokens from one address past the budget are slowed to one a second; the right token still gets in; signed-in clients are not affected", async () => {
     const s = await startServer();
     try {
       const c = await TestClient.open(s);
-      const cookie = (await fetch(new URL("/api/auth", s.url), { method: "POST", headers: { ...s.auth, origin: s.origin } })).headers.get("set-cookie")!.split(";")[0]!;
+      const r = await fetch(new URL("/api/auth", s.url), { method: "POST", headers: { ...s.auth, origin: s.origin } });
+      const signedIn = { cookie: r.headers.get("set-cookie")!.split(";")[0]!, "x-bunty-proof": (await r.json()).proof };
       const statuses: number[] = [];
-      for (let i = 0; i < MAX_FAILURES + 5; i++) statuses.push((await fetch(new URL("/api/health", s.url), { headers: { authorization: `Bearer guess-${i}-xxxxxxxx` } })).status);
-      expect(statuses.slice(0, MAX_FAILURES)).toEqual(Array(MAX_FAILURES).fill(401));
-      expect(statuses.slice(MAX_FAILURES)).toEqual(Array(5).fill(429));
-      // Blocked: even the right token is refused now, so guessing cannot go on...
-      expect((await fetch(new URL("/api/health", s.url), { headers: s.auth })).status).toBe(429);
-      // ...but a browser already signed in, and an open session, go on.
-      expect((await fetch(new URL("/api/health", s.url), { headers: { cookie } })).status).toBe(200);
+      for (let i = 0; i < MAX_FAILURES; i++) statuses.push((await fetch(new URL("/api/health", s.url), { headers: { authorization: `Bearer guess-${i}-xxxxxxxx` } })).status);
+      expect(statuses).toEqual(Array(MAX_FAILURES).fill(401));
+      // Past the budget each further guess waits its turn: about one a second.
+      const t = performance.now();
+      for (let i = 0; i < 3; i++) expect((await fetch(new URL("/api/health", s.url), { headers: { authorization: `Bearer more-${i}-xxxxxxxx` } })).status).toBe(401);
+      expect(performance.now() - t).toBeGreaterThan(1800);
+      // The right token is never refused for earlier failures (it waits at most its turn)...
+      expect((await fetch(new URL("/api/health", s.url), { headers: s.auth })).status).toBe(200);
+      // ...and a browser already signed in, and an open session, go on at once.
+      const t2 = performance.now();
+      expect((await fetch(new URL("/api/health", s.url), { headers: signedIn })).status).toBe(200);
+      expect(performance.now() - t2).toBeLessThan(500);
       c.type("echo still-$((2*2))\r");
       expect(await c.waitFor(/still-4/)).toBe(true);
       expect(s.output()).not.toContain(`guess-3`); // attempts are logged without the secret offered
@@ -124,11 +134,14 @@ describe("authentication", () => {
     }
   });
 
-  test("a trusted proxy's user header authenticates loopback peers, and the program learns the user", async () => {
-    const s = await startServer({ args: ["--no-token", "--auth-header", "X-Forwarded-User"] });
+  test("a trusted proxy's user header (the proxy shows its secret) authenticates, and the program learns the user", async () => {
+    const secretFile = join(mkdtempSync(join(tmpdir(), "bunty-proxy-")), "secret");
+    await Bun.write(secretFile, "proxy-secret-0123456789abcdef\n");
+    const s = await startServer({ args: ["--no-token", "--auth-header", "X-Forwarded-User", "--proxy-secret-file", secretFile] });
     try {
       expect((await fetch(new URL("/api/health", s.url))).status).toBe(401);
-      const c = new TestClient(s, "", { "X-Forwarded-User": "carol" });
+      expect((await fetch(new URL("/api/health", s.url), { headers: { "X-Forwarded-User": "mallory" } })).status).toBe(401); // not from the proxy
+      const c = new TestClient(s, "", { "X-Forwarded-User": "carol", "X-Bunty-Proxy-Secret": "proxy-secret-0123456789abcdef" });
       expect(await until(() => c.hello(), 5000)).toBeTruthy();
       c.type("echo user=$BUNTY_USER\r");
       expect(await c.waitFor(/user=carol/)).toBe(true);

@@ -113,3 +113,21 @@ export async function shoot(p: Page, name: string): Promise<void> {
   await p.screenshot({ path });
   screenshots.push(path);
 }
+/**
+ * Clicks the link showing `needle` (its first cell in the viewport). Links are found on hover, per
+ * row: the mouse comes from another row onto the link, until xterm shows the pointer (at most
+ * three tries), then clicks. Returns whether xterm showed the link's pointer; null if the text is not on the screen.
+ */
+export async function clickLink(p: Page, needle: string): Promise<boolean | null> {
+  const at = await cellOf(p, needle);
+  if (!at) return null;
+  await p.mouse.move(at.x, at.y + 300);
+  await sleep(50);
+  let pointer = false;
+  for (let i = 0; i < 3 && !pointer; i++) {
+    await p.mouse.move(at.x - 4 + 4 * i, at.y);
+    pointer = await waitFor(() => p.evaluate(() => !!document.querySelector(".xterm-screen.xterm-cursor-pointer")), 300);
+  }
+  await p.mouse.click(at.x + 4, at.y);
+  return pointer;
+}
