@@ -1,17 +1,19 @@
 // Owner: client (browser page). The xterm.js addons besides fit/renderer/search: Unicode 11 widths, links, OSC 52 clipboard, inline images.
+// loadAddons() loads them into one terminal; what they need of the page (the writer rule, notices) is passed in.
 
 import type { Terminal } from "@xterm/xterm";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { ImageAddon } from "@xterm/addon-image";
 import { ClipboardAddon, type ClipboardSelectionType, type IClipboardProvider } from "@xterm/addon-clipboard";
-import { bunty, flash } from "./status.ts";
+import type { Connection } from "./connection.ts";
+import type { Notify } from "./status.ts";
 
 /** Longest target shown in an OSC 8 link's confirm (the site is always shown in full). */
 const CONFIRM_URL_CHARS = 1000;
 
 /** The link as an http(s) URL, or null (refused with a notice) for anything else. */
-function webUrl(uri: string): URL | null {
+function webUrl(uri: string, notify: Notify): URL | null {
   let url: URL | null = null;
   try {
     url = new URL(uri);
@@ -19,7 +21,7 @@ function webUrl(uri: string): URL | null {
   if (url && (url.protocol === "http:" || url.protocol === "https:")) return url;
   const why = url ? `only http and https links open, not ${url.protocol}` : "not a valid address";
   console.warn(`bunty: link not opened (${why}): ${uri.slice(0, 80)}`);
-  flash(`link not opened: ${why.slice(0, 60)}`);
+  notify(`link not opened: ${why.slice(0, 60)}`);
   return null;
 }
 
@@ -29,8 +31,8 @@ function webUrl(uri: string): URL | null {
  * and https: a program's output must not be able to open javascript:, data: or file: URLs.
  * Used directly for plain URLs in the text (web-links): what the link shows is where it goes.
  */
-export function openLink(uri: string): void {
-  const url = webUrl(uri);
+export function openLink(uri: string, notify: Notify): void {
+  const url = webUrl(uri, notify);
   if (url) window.open(url.href, "_blank", "noopener,noreferrer");
 }
 
@@ -41,8 +43,8 @@ export function openLink(uri: string): void {
  * real target (as the URL parser normalised it; the site is punycode for non-ASCII names), and
  * opens it only when confirmed. Anything but http and https is refused before asking.
  */
-export function confirmOscLink(uri: string): void {
-  const url = webUrl(uri);
+export function confirmOscLink(uri: string, notify: Notify): void {
+  const url = webUrl(uri, notify);
   if (!url) return;
   const shown = url.href.length > CONFIRM_URL_CHARS ? `${url.href.slice(0, CONFIRM_URL_CHARS)}…` : url.href;
   const ok = window.confirm(`Open this link in a new tab?\n\n${shown}\n\nSite: ${url.host}\n\nA program in the terminal printed this link: the text it shows can differ from where it goes.`);
@@ -56,14 +58,24 @@ export function confirmOscLink(uri: string): void {
  * (`mode=view`, a share link, `-R`, or a write tab while another one types) must not have its
  * clipboard replaced by whatever the session prints (`curl ... | sh` waiting to be pasted).
  */
-const clipboardProvider: IClipboardProvider = {
-  readText: () => "",
-  writeText: async (selection: ClipboardSelectionType, text: string) => {
-    if (selection !== "c" || !navigator.clipboard) return; // "p" (primary selection) has no browser equivalent
-    if (bunty.mode !== "write" || !bunty.writer) return console.info("bunty: OSC 52 copy ignored: this tab is not the session's writer");
-    await navigator.clipboard.writeText(text).catch((e) => console.warn(`bunty: OSC 52 copy refused by the browser: ${e}`));
-  },
-};
+function clipboardProvider(conn: Pick<Connection, "mode" | "writer">): IClipboardProvider {
+  return {
+    readText: () => "",
+    writeText: async (selection: ClipboardSelectionType, text: string) => {
+      if (selection !== "c" || !navigator.clipboard) return; // "p" (primary selection) has no browser equivalent
+      // Read at the time of the write: the role changes while the page is open (another tab takes over typing).
+      if (conn.mode !== "write" || !conn.writer) return console.info("bunty: OSC 52 copy ignored: this tab is not the session's writer");
+      await navigator.clipboard.writeText(text).catch((e) => console.warn(`bunty: OSC 52 copy refused by the browser: ${e}`));
+    },
+  };
+}
+
+export interface AddonOptions {
+  /** The connection showing a session in the terminal: OSC 52 writes go through only while it is the writer. */
+  clipboard: Pick<Connection, "mode" | "writer">;
+  /** Where refused links are noted. */
+  notify: Notify;
+}
 
 /** Memory the page may keep for images (the oldest go first, leaving a placeholder). */
 const IMAGE_STORAGE_MB = 32;
@@ -74,16 +86,16 @@ const IMAGE_STORAGE_MB = 32;
  * the page's CSP allows compiling it ('wasm-unsafe-eval', which allows no JavaScript eval).
  * Images live in this page only: a reattach or reload restores text, not images.
  */
-export function loadAddons(term: Terminal): ImageAddon {
+export function loadAddons(term: Terminal, { clipboard, notify }: AddonOptions): ImageAddon {
   term.loadAddon(new Unicode11Addon());
   term.unicode.activeVersion = "11"; // emoji and CJK widths as current programs (and glibc) count them
 
-  term.loadAddon(new WebLinksAddon((_event, uri) => openLink(uri)));
+  term.loadAddon(new WebLinksAddon((_event, uri) => openLink(uri, notify)));
   // OSC 8 hyperlinks ask first (confirmOscLink). Other schemes reach the handler too, to be
   // refused there with a notice rather than dropped silently by xterm.
-  term.options.linkHandler = { activate: (_event, text) => confirmOscLink(text), allowNonHttpProtocols: true };
+  term.options.linkHandler = { activate: (_event, text) => confirmOscLink(text, notify), allowNonHttpProtocols: true };
 
-  term.loadAddon(new ClipboardAddon(undefined, clipboardProvider));
+  term.loadAddon(new ClipboardAddon(undefined, clipboardProvider(clipboard)));
   // Handlers registered later run first; this one answers clipboard queries ("?") with silence,
   // so the addon never replies with an empty clipboard either.
   term.parser.registerOscHandler(52, (data) => data.split(";")[1] === "?");

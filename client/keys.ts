@@ -1,25 +1,36 @@
 // Owner: client (browser page). Shortcuts and clipboard: Ctrl+Shift+C/V/F/A, right-click copy or paste, copy-on-select.
+// setupKeys() wires them to one terminal view; its dispose() removes them.
 
-import type { Terminal } from "@xterm/xterm";
-import { bunty, flash } from "./status.ts";
+import type { IDisposable } from "@xterm/xterm";
+import type { Notify } from "./status.ts";
+import type { TerminalView } from "./terminal.ts";
 
 export interface KeyActions {
   openSearch(): void;
+  /** Where "copied N characters" and refusals are shown. */
+  notify: Notify;
 }
 
-/** The clipboard-read permission as last reported (Firefox cannot be asked: "unknown"). */
-let readPermission: PermissionState | "unknown" = "unknown";
-void navigator.permissions?.query({ name: "clipboard-read" as PermissionName }).then(
-  (status) => {
-    readPermission = status.state;
-    status.onchange = () => (readPermission = status.state);
-  },
-  () => {},
-);
+/** How long a selection must stay unchanged before copy-on-select copies it (a drag fires many changes). */
+const SELECTION_SETTLE_MS = 150;
 
-const canRead = () => typeof navigator.clipboard?.readText === "function" && readPermission !== "denied";
+export function setupKeys({ term, container }: TerminalView, copyOnSelect: boolean, actions: KeyActions): IDisposable {
+  const flash = actions.notify;
+  /** The clipboard-read permission as last reported (Firefox cannot be asked: "unknown"). Asked once per terminal: it is cheap, and nothing is shared between panes. */
+  let readPermission: PermissionState | "unknown" = "unknown";
+  let permission: PermissionStatus | null = null;
+  let disposed = false;
+  void navigator.permissions?.query({ name: "clipboard-read" as PermissionName }).then(
+    (status) => {
+      if (disposed) return;
+      permission = status;
+      readPermission = status.state;
+      status.onchange = () => (readPermission = status.state);
+    },
+    () => {},
+  );
+  const canRead = () => typeof navigator.clipboard?.readText === "function" && readPermission !== "denied";
 
-export function setupKeys(term: Terminal, container: HTMLElement, copyOnSelect: boolean, actions: KeyActions): void {
   /** Copies the selection: the async clipboard API, else the textarea's copy event (xterm fills it in). */
   async function copySelection(quiet = false): Promise<void> {
     const text = term.getSelection();
@@ -49,8 +60,7 @@ export function setupKeys(term: Terminal, container: HTMLElement, copyOnSelect: 
 
   function toggleScreenReader(): void {
     const on = !term.options.screenReaderMode;
-    term.options.screenReaderMode = on;
-    bunty.screenReader = on;
+    term.options.screenReaderMode = on; // window.bunty.screenReader reads it from the terminal
     flash(on ? "screen reader mode on" : "screen reader mode off");
   }
 
@@ -87,7 +97,7 @@ export function setupKeys(term: Terminal, container: HTMLElement, copyOnSelect: 
 
   // Right-click: copy the selection if there is one, else paste. Shift+right-click keeps the
   // browser's menu; so does a program that tracks the mouse (the click is the program's).
-  container.addEventListener("contextmenu", (e) => {
+  const contextMenu = (e: MouseEvent) => {
     if (e.shiftKey) return;
     if (term.hasSelection()) {
       e.preventDefault();
@@ -97,14 +107,26 @@ export function setupKeys(term: Terminal, container: HTMLElement, copyOnSelect: 
     if (term.modes.mouseTrackingMode !== "none" || !canRead()) return; // the menu's Paste works: xterm moved its textarea under the pointer
     e.preventDefault();
     void pasteFromClipboard();
-  });
+  };
+  container.addEventListener("contextmenu", contextMenu);
 
-  if (copyOnSelect) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    term.onSelectionChange(() => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const selection = copyOnSelect
+    ? term.onSelectionChange(() => {
+        clearTimeout(timer);
+        // Once the selection settles.
+        timer = setTimeout(() => term.hasSelection() && void copySelection(true), SELECTION_SETTLE_MS);
+      })
+    : null;
+
+  return {
+    dispose() {
+      disposed = true;
+      term.attachCustomKeyEventHandler(() => true); // xterm's own handling of every key again
+      container.removeEventListener("contextmenu", contextMenu);
+      selection?.dispose();
       clearTimeout(timer);
-      // Once the selection settles (a drag fires many changes).
-      timer = setTimeout(() => term.hasSelection() && void copySelection(true), 150);
-    });
-  }
+      if (permission) permission.onchange = null;
+    },
+  };
 }

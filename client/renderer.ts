@@ -1,4 +1,5 @@
 // Owner: client (browser page). Chooses the renderer: WebGL on a GPU, xterm's DOM renderer otherwise or when WebGL fails.
+// useBestRenderer() does it for one terminal; the handle it returns puts the DOM renderer back.
 
 import type { IDisposable, Terminal } from "@xterm/xterm";
 import { WebglAddon } from "@xterm/addon-webgl";
@@ -14,14 +15,21 @@ const MISMATCH_MS = 1500;
  * Loads the WebGL renderer, falling back to the DOM renderer (xterm's built-in one) when WebGL2
  * is unavailable or runs in software, its context is lost for good (the addon waits 3 s for a
  * restore first), or its canvas is not sized for the screen's pixels. `report` is called once with the choice, and again
- * if WebGL has to give way later.
+ * if WebGL has to give way later (never after the handle is disposed).
  */
-export function useBestRenderer(term: Terminal, report: (renderer: Renderer, why: string) => void): void {
+export function useBestRenderer(term: Terminal, report: (renderer: Renderer, why: string) => void): IDisposable {
+  const none: IDisposable = { dispose: () => {} };
   const gpu = probeGpu();
-  if (gpu.kind === "none") return report("dom", "WebGL2 is not available in this browser");
+  if (gpu.kind === "none") {
+    report("dom", "WebGL2 is not available in this browser");
+    return none;
+  }
   // Software WebGL (SwiftShader, llvmpipe: no GPU, or a blocklisted one) keeps the main thread
   // busy: xterm then parses output several times slower than with the DOM renderer.
-  if (gpu.kind === "software") return report("dom", `WebGL is software-rendered here (${gpu.name}); the DOM renderer is faster`);
+  if (gpu.kind === "software") {
+    report("dom", `WebGL is software-rendered here (${gpu.name}); the DOM renderer is faster`);
+    return none;
+  }
   let webgl: WebglAddon | undefined;
   let watch: IDisposable | undefined;
   const fallBack = (why: string) => {
@@ -42,6 +50,13 @@ export function useBestRenderer(term: Terminal, report: (renderer: Renderer, why
     webgl = undefined;
     report("dom", `WebGL failed: ${(e as Error)?.message ?? e}`);
   }
+  return {
+    dispose() {
+      watch?.dispose();
+      webgl?.dispose();
+      webgl = undefined;
+    },
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 // Owner: client (browser page). The find box (Ctrl+Shift+F): search the scrollback with xterm's search addon.
+// createSearchBox() makes one for a terminal; its dispose() removes it.
 
 import type { Terminal } from "@xterm/xterm";
 import { SearchAddon, type ISearchOptions } from "@xterm/addon-search";
@@ -7,6 +8,8 @@ export interface SearchBox {
   open(): void;
   close(): void;
   readonly isOpen: boolean;
+  /** Removes the box and the search addon. */
+  dispose(): void;
 }
 
 const DECORATIONS: ISearchOptions["decorations"] = {
@@ -90,6 +93,10 @@ export function createSearchBox(term: Terminal): SearchBox {
     close,
     get isOpen() {
       return !box.hidden;
+    },
+    dispose() {
+      box.remove();
+      addon.dispose();
     },
   };
 }

@@ -1,121 +1,70 @@
-// Owner: client (browser page). The page's state as tests and devtools see it (`window.bunty`), and the status badge showing it.
+// Owner: client (browser page). The status badge: a connection's state as text (connecting, live,
+// view only or watching, reconnecting in N s, ended and why), and notices shown in it for a moment.
+// createBadge() subscribes to a connection; the page's other features pass notices to flash().
 
-import { CloseCode, Query, type ExitMessage, type Resumed } from "../protocol/index.ts";
-import { DEFAULT_OPTIONS, type PageOptions } from "../protocol/options.ts";
-import type { Renderer } from "./renderer.ts";
-import type { TransferState } from "./transfer.ts";
-
-export type State = "connecting" | "live" | "reconnecting" | "ended";
-
-/** What tests and devtools read; the fields are kept up to date. */
-export interface Bunty {
-  session: string | null;
-  offset: number | null;
-  writer: boolean;
-  mode: "write" | "view";
-  state: State;
-  /** How the last attach resumed the stream. */
-  resumed: Resumed | null;
-  /** Snapshots received (at attach, or after falling behind). */
-  snapshots: number;
-  socket: WebSocket | null;
-  /** The renderer drawing the terminal: "webgl", or "dom" (no WebGL2, or its context was lost). */
-  renderer: Renderer;
-  /** xterm's screen reader mode (?screenReader=true, Ctrl+Shift+A toggles). */
-  screenReader: boolean;
-  /** The display options in effect (defaults plus the valid ones from the URL query). */
-  options: PageOptions;
-  /** Whether the touch toolbar is shown (coarse pointer). */
-  toolbar: boolean;
-  /** File transfer: uploads (dropped files) and downloads offered by bunty-get, newest last. */
-  transfer: TransferState;
-}
+import type { Connection } from "./connection.ts";
 
 const NOTICE_MS = 2000;
+/** While a reconnect is scheduled, the countdown is redrawn this often. */
+const COUNTDOWN_MS = 250;
 
-const params = new URLSearchParams(location.search);
-export const bunty: Bunty = {
-  session: params.get(Query.session) || null,
-  offset: null,
-  writer: false,
-  mode: params.get(Query.mode) === "view" ? "view" : "write",
-  state: "connecting",
-  resumed: null,
-  snapshots: 0,
-  socket: null,
-  renderer: "dom",
-  screenReader: false,
-  options: { ...DEFAULT_OPTIONS },
-  toolbar: false,
-  transfer: { uploads: [], downloads: [] },
-};
+/** Shows a short text to the user for a moment: the badge's flash(), handed to the features that tell the user things. */
+export type Notify = (text: string) => void;
 
-/** Details the badge shows besides `bunty`. */
-export const shown = {
-  /** When the next reconnect attempt starts (ms since epoch), while one is scheduled. */
-  retryAt: null as number | null,
-  endedText: "",
-};
+export interface Badge {
+  /** Shows `text` in the badge for a moment. */
+  flash: Notify;
+  /** Stops the badge's timers and its subscriptions (the element stays). */
+  dispose(): void;
+}
 
-const badge = document.getElementById("status")!;
-let notice = "";
-let noticeTimer: ReturnType<typeof setTimeout> | undefined;
-let countdown: ReturnType<typeof setInterval> | undefined;
+export function createBadge(badge: HTMLElement, conn: Connection): Badge {
+  let notice = "";
+  let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  let countdown: ReturnType<typeof setInterval> | undefined;
 
-export function render(): void {
-  let text: string;
-  switch (bunty.state) {
-    case "connecting":
-      text = "connecting";
-      break;
-    case "live":
-      text = bunty.mode === "view" ? "live · view only" : bunty.writer ? "live" : "live · watching (typing elsewhere)";
-      break;
-    case "reconnecting": {
-      const s = shown.retryAt === null ? 0 : Math.ceil((shown.retryAt - Date.now()) / 1000);
-      text = s > 0 ? `reconnecting in ${s} s` : "reconnecting";
-      break;
+  function render(): void {
+    let text: string;
+    switch (conn.state) {
+      case "connecting":
+        text = "connecting";
+        break;
+      case "live":
+        text = conn.mode === "view" ? "live · view only" : conn.writer ? "live" : "live · watching (typing elsewhere)";
+        break;
+      case "reconnecting": {
+        const s = conn.retryAt === null ? 0 : Math.ceil((conn.retryAt - Date.now()) / 1000);
+        text = s > 0 ? `reconnecting in ${s} s` : "reconnecting";
+        break;
+      }
+      case "ended":
+        text = conn.endedText;
     }
-    case "ended":
-      text = shown.endedText;
+    badge.dataset.state = notice ? "notice" : conn.state;
+    badge.textContent = notice || text;
+    const counting = conn.state === "reconnecting" && conn.retryAt !== null;
+    if (counting && countdown === undefined) countdown = setInterval(render, COUNTDOWN_MS);
+    if (!counting && countdown !== undefined) countdown = void clearInterval(countdown);
   }
-  badge.dataset.state = notice ? "notice" : bunty.state;
-  badge.textContent = notice || text;
-  const counting = bunty.state === "reconnecting" && shown.retryAt !== null;
-  if (counting && countdown === undefined) countdown = setInterval(render, 250);
-  if (!counting && countdown !== undefined) countdown = void clearInterval(countdown);
-}
 
-export function setState(s: State): void {
-  bunty.state = s;
-  render();
-}
-
-/** Shows `text` in the badge for a moment. */
-export function flash(text: string): void {
-  notice = text;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    notice = "";
+  function flash(text: string): void {
+    notice = text;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => {
+      notice = "";
+      render();
+    }, NOTICE_MS);
     render();
-  }, NOTICE_MS);
-  render();
-}
-
-/** The badge text for a close that ends the session, or null when the client should reconnect. */
-export function endText(code: number, reason: string, exit: ExitMessage | null): string | null {
-  switch (code) {
-    case CloseCode.normal:
-      if (!exit) return "ended";
-      return exit.signal ? `ended (killed by ${exit.signal})` : `ended (exit code ${exit.code ?? "?"})`;
-    case CloseCode.sessionEnded:
-      return `ended by the server (${reason || "no reason"})`;
-    case CloseCode.sessionNotFound:
-      return "ended (session not found)";
-    case CloseCode.tooManySessions:
-      return `refused: ${reason || "too many sessions"}`;
-    case CloseCode.spawnFailed:
-      return `could not start (${reason || "no reason"})`;
   }
-  return null;
+
+  const subs = [conn.on("state", render), conn.on("notice", flash)];
+  return {
+    flash,
+    dispose() {
+      for (const s of subs) s.dispose();
+      clearTimeout(noticeTimer);
+      clearInterval(countdown);
+      countdown = undefined;
+    },
+  };
 }

@@ -1,10 +1,13 @@
 // Owner: client (browser page). Touch devices: the key toolbar (Esc, sticky Ctrl/Alt, Tab, arrows, | ~ /) and fitting the visual viewport.
+// setupTouch() builds the page's toolbar for a terminal; its dispose() removes it.
 
 import type { Terminal } from "@xterm/xterm";
 
 export interface Touch {
   /** Applies a pending sticky Ctrl/Alt to what was typed (then clears them). */
   transform(data: string): string;
+  /** Removes the toolbar and stops following the visual viewport. */
+  dispose(): void;
 }
 
 type Key = { id: string; label: string; title: string; seq?: string; arrow?: "A" | "B" | "C" | "D"; mod?: "ctrl" | "alt" };
@@ -87,8 +90,13 @@ export function setupTouch(term: Terminal): Touch {
     term.input(key.seq!, true); // a character: goes through transform() like a typed one
   }
 
-  fitVisualViewport();
+  const unfit = fitVisualViewport();
   return {
+    dispose() {
+      unfit();
+      bar.remove();
+      document.body.classList.remove("touch");
+    },
     transform(data: string): string {
       if (!mods.ctrl && !mods.alt) return data;
       let out = data;
@@ -107,9 +115,9 @@ export function setupTouch(term: Terminal): Touch {
  * on iOS never): the page is sized to the visual viewport, so the terminal's box shrinks and its
  * ResizeObserver refits the terminal (and resizes the PTY) above the keyboard.
  */
-function fitVisualViewport(): void {
+function fitVisualViewport(): () => void {
   const vv = window.visualViewport;
-  if (!vv) return;
+  if (!vv) return () => {};
   const root = document.documentElement.style;
   const update = () => {
     // Pinch-zoom also shrinks the visual viewport; scale it back so zooming does not resize the terminal.
@@ -119,4 +127,8 @@ function fitVisualViewport(): void {
   vv.addEventListener("resize", update);
   vv.addEventListener("scroll", update);
   update();
+  return () => {
+    vv.removeEventListener("resize", update);
+    vv.removeEventListener("scroll", update);
+  };
 }

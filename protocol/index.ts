@@ -40,6 +40,26 @@ export interface SignIn {
   expires: string;
 }
 
+/**
+ * A URL query's (`?a=1&b=x%20y`) key-value pairs, in order, decoded as application/x-www-form-urlencoded
+ * (the way URLSearchParams reads it; this module uses no platform API beyond the language).
+ */
+export function queryEntries(search: string): [string, string][] {
+  const q = search.startsWith("?") ? search.slice(1) : search;
+  if (q === "") return [];
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s.replace(/\+/g, " "));
+    } catch {
+      return s; // a malformed escape: kept as written, like URLSearchParams
+    }
+  };
+  return q.split("&").filter((part) => part !== "").map((part) => {
+    const eq = part.indexOf("=");
+    return eq < 0 ? [decode(part), ""] : [decode(part.slice(0, eq)), decode(part.slice(eq + 1))];
+  });
+}
+
 /** The query keys the server reads; each may appear at most once (except `arg`) and never empty. */
 const SERVER_KEYS: ReadonlySet<string> = new Set(Object.values(Query));
 const REPEATABLE: ReadonlySet<string> = new Set([Query.arg]);
@@ -52,7 +72,7 @@ export type ParsedQuery = { ok: true; get(key: string): string | undefined; all(
  * open another. Takes the URL's `search` (never the fragment).
  */
 export function parseQuery(search: string): ParsedQuery {
-  const params = new URLSearchParams(search);
+  const params = queryEntries(search);
   const seen = new Map<string, string[]>();
   for (const [k, v] of params) {
     if (k === "") return { ok: false, error: "query: an empty parameter name" };
@@ -66,17 +86,61 @@ export function parseQuery(search: string): ParsedQuery {
   return { ok: true, get: (k) => seen.get(k)?.[0], all: (k) => seen.get(k) ?? [] };
 }
 
-/** URL paths, relative to the server's base. */
+/** URL paths, relative to the server's base. The server's routes, the page and the tests all use these. */
 export const Paths = {
   page: "/",
   /** The page listing the server's sessions (attach, view, share, end). */
   sessionsPage: "/sessions",
+  /** The page playing recordings (--record). */
+  recordingsPage: "/recordings",
   health: "/api/health",
+  /** GET: the live sessions (SessionInfo[]); POST: start one. One session: `${sessions}/ID`, and its sub-paths in SessionPaths. */
   sessions: "/api/sessions",
-  /** POST with `Authorization: Bearer TOKEN`: the browser trades the token for an HttpOnly cookie. GET: whether this client is authenticated. */
+  /** POST with `Authorization: Bearer TOKEN`: sign in (cookie and proof). DELETE: sign out. GET: whether this client is authenticated. */
   auth: "/api/auth",
+  /** GET: the recordings (--record); one: `${recordings}/NAME`. */
+  recordings: "/api/recordings",
+  /** Prometheus text format (docs/operations.md). */
+  metrics: "/metrics",
+  /** The OpenAPI description of the HTTP API. */
+  openapi: "/openapi/json",
   socket: "/ws",
 } as const;
+
+/** Paths under one session, after `${Paths.sessions}/ID`. */
+export const SessionPaths = {
+  /** POST: a view-only share link (ShareLink). */
+  share: "/share",
+  /** PUT ?name=NAME[&overwrite=1]: an upload into the session's directory. */
+  files: "/files",
+  /** GET `${downloads}/ID`: a file offered by bunty-get. */
+  downloads: "/downloads",
+} as const;
+
+/** A path of one session (`sub` from SessionPaths), relative to the base, with the id escaped. */
+export const sessionPath = (id: string, sub = ""): string => `${Paths.sessions}/${encodeURIComponent(id)}${sub}`;
+
+/** One live session, as GET /api/sessions lists it. */
+export interface SessionInfo {
+  id: string;
+  pid: number;
+  command: string[];
+  /** ISO 8601. */
+  created: string;
+  cols: number;
+  rows: number;
+  /** Clients attached now (0: detached). */
+  clients: number;
+  /** Absolute offset of the newest output byte (total bytes of output). */
+  offset: number;
+  /** Last input or output, ISO 8601. */
+  lastActivity: string;
+}
+
+/** POST /api/sessions/ID/share answer: the page path of a view-only link (base path included). */
+export interface ShareLink {
+  path: string;
+}
 
 /** Limits both sides agree on. Units are in the names. */
 export const Limits = {
@@ -92,6 +156,9 @@ export const Limits = {
   defaultRows: 24,
   /** How long our clients wait for an HTTP answer before giving up (a hung server must not hang the page). */
   requestTimeoutMs: 10_000,
+  /** With the server's -a/--url-arg: at most this many `arg` query parameters, each at most this many bytes. */
+  maxUrlArgs: 16,
+  maxUrlArgBytes: 256,
 } as const;
 
 /**

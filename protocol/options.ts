@@ -2,6 +2,8 @@
 // page (its URL query, and the server's defaults it finds in a <meta> tag) and the server (which
 // checks `-t key=value` at start, so a typo exits 2 instead of reaching browsers as a warning).
 
+import { queryEntries } from "./index.ts";
+
 /** The colour themes the page offers (client/themes.ts has their colours). */
 export const THEME_NAMES = ["dark", "light", "solarized-dark", "solarized-light", "high-contrast"] as const;
 export type ThemeName = (typeof THEME_NAMES)[number];
@@ -74,8 +76,8 @@ export interface ParsedOptions {
  * to the page (session, mode, token...): skipped without a warning. Anything else unknown, or any
  * invalid value, is ignored with a warning; the last valid value of a repeated key wins.
  */
-export function parseOptions(query: string | URLSearchParams, otherKeys: readonly string[] = []): ParsedOptions {
-  const params = typeof query === "string" ? new URLSearchParams(query) : query;
+export function parseOptions(query: string, otherKeys: readonly string[] = []): ParsedOptions {
+  const params = queryEntries(query);
   const given: Partial<PageOptions> = {};
   const warnings: string[] = [];
   for (const [key, raw] of params) {

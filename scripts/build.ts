@@ -12,10 +12,11 @@ const ROOT = resolve(import.meta.dir, "..");
 const ENTRY = "server/main.ts";
 // Workers are not found by the bundler: each must be an extra entry point. The executable embeds
 // each entry point at its path relative to --root and names the main one after the outfile, all in
-// /$bunfs/root/. Pinning --root=server puts the worker at /$bunfs/root/screen-worker.js, which is
-// where `new URL("./screen-worker.ts", import.meta.url)` in server/screen.ts points once bundled
-// (import.meta.url is then /$bunfs/root/bunty); from source it points next to screen.ts.
-const WORKERS = ["server/screen-worker.ts"];
+// /$bunfs/root/. Pinning --root=server puts the worker at /$bunfs/root/core/screen-worker.js, which
+// is where `new URL("./core/screen-worker.ts", import.meta.url)` in server/app.ts points once
+// bundled (every module's import.meta.url is then /$bunfs/root/bunty); from source it points
+// into server/core/ too.
+const WORKERS = ["server/core/screen-worker.ts"];
 const ROOT_DIR = "server";
 const TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-darwin-x64", "bun-darwin-arm64"] as const;
 type Target = (typeof TARGETS)[number];

@@ -4,22 +4,23 @@
 import { Elysia } from "elysia";
 import { chmod } from "node:fs/promises";
 import { CloseCode, Limits, parseQuery, Paths, Query } from "../protocol/index.ts";
-import { loadAssets, withPageOptions } from "./assets.ts";
-import { Auth, type Identity } from "./auth.ts";
-import type { Config } from "./cli.ts";
-import { AppError } from "./errors.ts";
-import { FDS_PER_SESSION, startFdBudget } from "./fds.ts";
-import { HostAllowList } from "./hosts.ts";
-import { httpRoutes, sameOriginCheck } from "./http.ts";
-import { startLagMonitor } from "./lag.ts";
-import type { LogFn } from "./log.ts";
-import { METRICS_PATH } from "./metrics.ts";
-import { ENV_NAMES } from "./options.ts";
-import { Pool } from "./pool.ts";
-import { Recordings } from "./recorder.ts";
-import { ScreenModels } from "./screen.ts";
-import { socketEndpoint } from "./socket.ts";
-import { Transfers, transferRoutes, UPLOAD_PATH } from "./transfer.ts";
+import { loadAssets, withPageOptions } from "./web/assets.ts";
+import { Auth, type Identity } from "./web/auth.ts";
+import type { Config } from "./config/types.ts";
+import { DomainError } from "./core/errors.ts";
+import { HttpError, toHttp } from "./web/errors.ts";
+import { FDS_PER_SESSION, startFdBudget } from "./core/fds.ts";
+import { HostAllowList } from "./web/hosts.ts";
+import { httpRoutes, sameOriginCheck } from "./web/http.ts";
+import { startLagMonitor } from "./core/lag.ts";
+import type { LogFn } from "./core/log.ts";
+import { ENV_NAMES } from "./config/options.ts";
+import { Pool } from "./core/pool.ts";
+import { Recordings } from "./core/recorder.ts";
+import { ScreenModels } from "./core/screen.ts";
+import { socketEndpoint } from "./web/socket.ts";
+import { transferRoutes, UPLOAD_PATH } from "./web/transfer-routes.ts";
+import { Transfers } from "./web/transfer.ts";
 
 /** Bun queues at most this much per socket; above it sends are dropped. Kept far above the deliveries' own watermarks so those act first. */
 const SOCKET_BACKPRESSURE_LIMIT_BYTES = 16 << 20;
@@ -89,7 +90,8 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   const plainPage = assets.get("/")!;
   assets.set("/", withPageOptions(plainPage, config.clientOptions));
   const lag = startLagMonitor((ms) => pool.shedLoad(ms)); // the first sample comes after `pool` is set
-  const screen = new ScreenModels({ scrollback: config.scrollback, log });
+  // Relative to this file, which a bundle places at the executable's root (scripts/build.ts).
+  const screen = new ScreenModels({ scrollback: config.scrollback, log, workerUrl: new URL("./core/screen-worker.ts", import.meta.url) });
   const transfers = config.noFileTransfer ? null : new Transfers({ log, uploadMaxBytes: config.uploadMaxBytes, startCwd: config.cwd ?? process.cwd() });
   if (transfers) await transfers.install().catch((e) => log("file.helper_failed", { message: String((e as Error)?.message ?? e) }, "error")); // bunty-get missing; uploads still work
   const env = childEnv(config, transfers?.binDir ?? null);
@@ -160,7 +162,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       const q = parseQuery(url.search);
       if (!q.ok) return refuse(400, "bad_query", q.error);
       if (path === Paths.socket && q.get(Query.share) !== undefined) return; // a share link: its grant is checked by the socket route
-      if (live.metricsPublic && path === METRICS_PATH) return; // --metrics-public: counts only, no secrets
+      if (live.metricsPublic && path === Paths.metrics) return; // --metrics-public: counts only, no secrets
       const peer = server?.requestIP(request)?.address ?? null;
       const id = await auth.check(request, peer);
       identities.set(request, id);
@@ -189,7 +191,12 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       if (code === "NOT_FOUND") return;
       const path = new URL(request.url).pathname.slice(0, 100);
       // Refusals (bad request, forbidden command, unknown id, too many sessions...) are warnings; only server faults are errors.
-      if (error instanceof AppError && error.httpStatus !== 500) return log("http.refused", { path, status: error.httpStatus, code: error.code, message: error.message }, "warn");
+      // The core's failures get their HTTP answer here (web/errors.ts); HttpErrors answer by themselves.
+      const e = error instanceof HttpError || error instanceof DomainError ? toHttp(error) : null;
+      if (e && e.status !== 500) {
+        log("http.refused", { path, status: e.status, code: e.code, message: e.message }, "warn");
+        return e.toResponse();
+      }
       if (code === "VALIDATION" || code === "PARSE") return log("http.refused", { path, status: code === "PARSE" ? 400 : 422, code: code.toLowerCase() }, "warn"); // no message: it quotes the body
       log("http.error", { path, code, message: String((error as Error)?.message ?? error) }, "error");
     })

@@ -3,13 +3,14 @@
 
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { isLoopback, newToken } from "./auth.ts";
-import { COMMIT, parseArgs, USAGE, VERSION } from "./cli.ts";
-import { changes, printable, reloaded } from "./config.ts";
+import { isLoopback, newToken } from "./web/auth.ts";
+import { parseArgs, USAGE } from "./config/cli.ts";
+import { COMMIT, VERSION } from "./core/version.ts";
+import { changes, printable, reloaded } from "./config/config.ts";
 import { startServer, unixPath } from "./app.ts";
-import { createLogger, type LogFn } from "./log.ts";
-import { raiseOwnPriority } from "./sched.ts";
-import { SESSION_END_BOUND_MS } from "./session.ts";
+import { createLogger, type LogFn } from "./core/log.ts";
+import { raiseOwnPriority } from "./core/sched.ts";
+import { SESSION_END_BOUND_MS } from "./core/session.ts";
 
 /** After SIGTERM/SIGINT the process exits by this deadline even if something hangs. */
 const SHUTDOWN_DEADLINE_MS = SESSION_END_BOUND_MS + 1500; // covers pool.endAll's slack (500) and the recordings' CLOSE_DEADLINE_MS (500)

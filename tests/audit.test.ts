@@ -7,9 +7,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Auth, MAX_FAILURES, SIGN_IN_MAX_AGE_S } from "../server/auth.ts";
-import { FD_RESERVE } from "../server/fds.ts";
-import { MAX_CLIENTS_PER_GRANT } from "../server/socket.ts";
+import { Auth, MAX_FAILURES, SIGN_IN_MAX_AGE_S } from "../server/web/auth.ts";
+import { FD_RESERVE } from "../server/core/fds.ts";
+import { MAX_CLIENTS_PER_GRANT } from "../server/web/socket.ts";
 import { BUN, ROOT, startServer, TestClient, until, type TestServer } from "./harness.ts";
 import { RawWs } from "./rawws.ts";
 

@@ -113,13 +113,14 @@ test("GET / serves the page with a bundled script that contains xterm", async ()
   expect(await js.text()).toContain("xterm");
 });
 
-test("the screen worker is embedded where server/screen.ts looks for it", async () => {
+test("the screen worker is embedded where server/app.ts points the screen models", async () => {
   // The executable names its main module after the outfile and puts each extra entry point at its
-  // path under --root, all in /$bunfs/root/. `new URL("./screen-worker.ts", import.meta.url)` in the
-  // main bundle resolves to /$bunfs/root/screen-worker.ts, which Bun maps to the embedded .js.
+  // path under --root, all in /$bunfs/root/. `new URL("./core/screen-worker.ts", import.meta.url)`
+  // in app.ts resolves in the bundle to /$bunfs/root/core/screen-worker.ts, which Bun maps to the
+  // embedded .js. (The reattach tests below fail if the worker cannot be started.)
   const bin = Buffer.from(await Bun.file(join(dir, "bunty")).arrayBuffer());
   expect(bin.includes("/$bunfs/root/bunty")).toBe(true);
-  expect(bin.includes("/$bunfs/root/screen-worker.js")).toBe(true);
+  expect(bin.includes("/$bunfs/root/core/screen-worker.js")).toBe(true);
 });
 
 test("GET /api/health answers JSON with a status", async () => {

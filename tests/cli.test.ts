@@ -2,8 +2,9 @@
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { DEFAULTS, parseArgs, USAGE } from "../server/cli.ts";
-import { ENV_NAMES, OPTIONS } from "../server/options.ts";
+import { parseArgs, USAGE } from "../server/config/cli.ts";
+import { defaults } from "../server/config/options.ts";
+import { ENV_NAMES, OPTIONS } from "../server/config/options.ts";
 import { BUN, ROOT } from "./harness.ts";
 
 const run = (...args: string[]) => {
@@ -14,7 +15,7 @@ const run = (...args: string[]) => {
 describe("parseArgs", () => {
   test("defaults: loopback, port 7681, $SHELL", () => {
     const r = parseArgs([], { SHELL: "/bin/zsh" });
-    expect(r).toEqual({ kind: "run", config: { ...DEFAULTS, env: {}, clientOptions: {}, allowCommands: {}, trustedProxies: [], allowOrigins: [], allowHosts: [], command: ["/bin/zsh"] } });
+    expect(r).toEqual({ kind: "run", config: { ...defaults(), command: ["/bin/zsh"] } });
     expect(parseArgs([], {})).toMatchObject({ config: { command: ["/bin/sh"], port: 7681, host: "127.0.0.1" } });
   });
   test("options stop at -- or at the first non-option; the command keeps its own flags", () => {

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { envName, OPTIONS } from "../server/options.ts";
+import { envName, OPTIONS } from "../server/config/options.ts";
 import { BUN, ROOT, startServer, TestClient, until } from "./harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bunty-config-"));

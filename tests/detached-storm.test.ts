@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdir } from "node:fs/promises";
 import { markedProcesses, PROMPT, startServer, TestClient, until, type TestServer } from "./harness.ts";
-import { SPARE_RINGS_MAX } from "../server/outlog.ts";
+import { SPARE_RINGS_MAX } from "../server/core/outlog.ts";
 import { KINDS, percentile, stormProcess } from "./storm.ts";
 
 /** Documented bounds (docs/protocol.md, "Session lifetime"), at the default flags. */

@@ -3,7 +3,7 @@
 // refusals are logged; and the token never appears in any log line.
 
 import { expect, test } from "bun:test";
-import { jsonLine } from "../server/log.ts";
+import { jsonLine } from "../server/core/log.ts";
 import { startServer, TestClient, until } from "./harness.ts";
 
 test("jsonLine: fields never overwrite time, level or event; values JSON cannot hold do not throw", () => {

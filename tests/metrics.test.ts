@@ -2,7 +2,7 @@
 // parser, and counters that follow real sessions, real output and real auth failures.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { renderMetrics } from "../server/metrics.ts";
+import { renderMetrics } from "../server/web/metrics.ts";
 import { startServer, TestClient, until, type TestServer } from "./harness.ts";
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

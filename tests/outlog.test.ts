@@ -1,7 +1,7 @@
 // The output ring: exact bytes by absolute offset, across wrap-around, and honest about what it lost.
 
 import { describe, expect, test } from "bun:test";
-import { OutputLog } from "../server/outlog.ts";
+import { OutputLog } from "../server/core/outlog.ts";
 
 const bytes = (from: number, n: number) => Uint8Array.from({ length: n }, (_, i) => (from + i) % 251);
 const concat = (parts: Uint8Array[]) => {

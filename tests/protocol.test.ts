@@ -1,7 +1,7 @@
 // The shared protocol module: what it accepts and refuses, independent of any server.
 
 import { describe, expect, test } from "bun:test";
-import { checkSize, CloseCode, decodeClientMessage, decodeServerMessage, encodeMessage, Limits } from "../protocol/index.ts";
+import { checkSize, CloseCode, decodeClientMessage, decodeServerMessage, encodeMessage, Limits, parseQuery, queryEntries } from "../protocol/index.ts";
 
 describe("decodeClientMessage", () => {
   test("accepts a resize as text or as an already-parsed object", () => {
@@ -47,5 +47,25 @@ describe("server messages", () => {
     const app = Object.values(CloseCode).filter((c) => c >= 4000);
     expect(app.every((c) => c < 5000)).toBe(true);
     expect(new Set(Object.values(CloseCode)).size).toBe(Object.values(CloseCode).length);
+  });
+});
+
+describe("queries", () => {
+  test("queryEntries reads a query as URLSearchParams does (the protocol module uses no platform API)", () => {
+    for (const q of ["", "?", "a=1", "?a=1&b=2&a=3", "x=%20y+z&%E2%82%AC=%E2%82%AC", "k", "k=", "=v", "a=%zz&b=%", "&&a=1&&", "a=b=c"]) {
+      expect(queryEntries(q)).toEqual([...new URLSearchParams(q)]);
+    }
+  });
+  test("parseQuery: a server key twice or empty is an error; repeatable arg, and the page's own keys, are fine", () => {
+    expect(parseQuery("?session=A&share=G&session=B")).toEqual({ ok: false, error: "query: session is given more than once" });
+    expect(parseQuery("?session=")).toEqual({ ok: false, error: "query: session is empty" });
+    expect(parseQuery("?=x")).toEqual({ ok: false, error: "query: an empty parameter name" });
+    const ok = parseQuery("?session=A&arg=1&arg=2&fontSize=9&fontSize=10&theme=");
+    expect(ok.ok).toBe(true);
+    if (ok.ok) {
+      expect(ok.get("session")).toBe("A");
+      expect(ok.all("arg")).toEqual(["1", "2"]);
+      expect(ok.get("fontSize")).toBeUndefined(); // not the server's
+    }
   });
 });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { CloseCode } from "../protocol/index.ts";
-import { REAP_BOUND_MS } from "../server/reap.ts";
+import { REAP_BOUND_MS } from "../server/core/reap.ts";
 import { markedProcesses, startServer, TestClient, until, type TestServer } from "./harness.ts";
 import { RawWs } from "./rawws.ts";
 

@@ -8,7 +8,7 @@ import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { Recorder, recordingName, RECORDING_NAME } from "../server/recorder.ts";
+import { Recorder, recordingName, RECORDING_NAME } from "../server/core/recorder.ts";
 import { startServer, TestClient, until, type TestServer } from "./harness.ts";
 
 const dirs: string[] = [];
@@ -307,7 +307,7 @@ describe("finding 14: the recording directory and what is in it", () => {
       expect(s.stderr()).not.toContain("recording.start");
       const r = await get(s, "/api/recordings");
       expect(r.status).toBe(404);
-      expect(await r.json()).toMatchObject({ error: "not_found", message: expect.stringContaining("others can write it") });
+      expect(await r.json()).toMatchObject({ error: "unavailable", message: expect.stringContaining("others can write it") });
       const one = await get(s, `/api/recordings/${recordingName(new Date(), c.hello()!.session)}`);
       expect(one.status).toBe(404);
       expect((await one.json()).message).toContain("recording is off");

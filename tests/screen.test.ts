@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import { Terminal } from "@xterm/headless";
 import { readFileSync } from "node:fs";
-import { KEEP_BYTES, ScreenModels, type Snapshot } from "../server/screen.ts";
+import { KEEP_BYTES, ScreenModels, type Snapshot } from "../server/core/screen.ts";
 
 const SCROLLBACK = 1000;
 const MiB = 1024 * 1024;
@@ -225,7 +225,7 @@ test("when the worker dies, a new one rebuilds every model from what its log sti
 
 test("the worker does not keep the process alive", async () => {
   const script = `
-    import { ScreenModels } from ${JSON.stringify(new URL("../server/screen.ts", import.meta.url).pathname)};
+    import { ScreenModels } from ${JSON.stringify(new URL("../server/core/screen.ts", import.meta.url).pathname)};
     const m = new ScreenModels();
     m.create("a", 80, 24);
     m.write("a", new TextEncoder().encode("hi"));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_FAILURES } from "../server/auth.ts";
+import { MAX_FAILURES } from "../server/web/auth.ts";
 import { BUN, ROOT, startServer, TestClient, until, type TestServer } from "./harness.ts";
 import { RawWs } from "./rawws.ts";
 

@@ -3,8 +3,8 @@
 // the present (a fresh screen snapshot) instead of replaying what it missed.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { SOCKET_HIGH_BYTES } from "../server/delivery.ts";
-import { OUTPUT_LOG_BYTES } from "../server/outlog.ts";
+import { SOCKET_HIGH_BYTES } from "../server/core/delivery.ts";
+import { OUTPUT_LOG_BYTES } from "../server/core/outlog.ts";
 import { replay, startServer, TestClient, until, type TestServer } from "./harness.ts";
 import { RawWs } from "./rawws.ts";
 

@@ -8,7 +8,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_REQUEST_BYTES, MAX_UPLOADS, OscWatcher, UPLOAD_IDLE_TIMEOUT_MS } from "../server/transfer.ts";
+import { MAX_REQUEST_BYTES, OscWatcher } from "../server/core/osc.ts";
+import { MAX_UPLOADS, UPLOAD_IDLE_TIMEOUT_MS } from "../server/web/transfer.ts";
 import { startServer, TestClient, until, type TestServer } from "./harness.ts";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

@@ -8,6 +8,8 @@
 //   bun scripts/bench/forwarder.ts -- sh -c "head -c 100000000 /dev/zero | tr '\0' a"
 // Prints http://127.0.0.1:PORT/ on stdout once it listens.
 
+import { OUTPUT_LOG_BYTES } from "../../server/core/outlog.ts";
+
 // (bun itself drops a `--` that directly follows the script, so it may or may not be there)
 const command = process.argv.slice(process.argv[2] === "--" ? 3 : 2);
 if (command.length === 0) {
@@ -15,7 +17,7 @@ if (command.length === 0) {
   process.exit(2);
 }
 
-const RING_BYTES = 8 << 20;
+const RING_BYTES = OUTPUT_LOG_BYTES; // the same ring as bunty's output log
 const ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
 let written = 0;
 function keep(b: Uint8Array): void {

@@ -33,10 +33,11 @@ export async function health(server: Server): Promise<Health> {
   return (await res.json()) as Health;
 }
 
-/** Waits until the server reports 0 sessions; returns the milliseconds it took, or null on timeout. */
+/** Waits until the server reports 0 sessions, none of them still being ended (reaped); returns the milliseconds it took, or null on timeout. */
 export async function waitSessionsZero(server: Server, ms = SESSIONS_ZERO_TIMEOUT_MS): Promise<number | null> {
   const t0 = performance.now();
-  const ok = await pollUntil(async () => ((await health(server).catch(() => null))?.sessions === 0 ? true : undefined), ms, 10);
+  const idle = (h: Health | null) => h !== null && h.sessions === 0 && ((h as { ending?: number }).ending ?? 0) === 0;
+  const ok = await pollUntil(async () => (idle(await health(server).catch(() => null)) ? true : undefined), ms, 10);
   return ok ? performance.now() - t0 : null;
 }
 

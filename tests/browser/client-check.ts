@@ -175,6 +175,100 @@ try {
   // 4c. file transfer: drag and drop upload with progress, bunty-get download
   await checkTransfer(ctx, server);
 
+  // 4d. more panes in one page (the test hook window.bunty.openPane: a terminal view and its
+  // connection, the page's pieces as instances): each attaches on its own; closing one, live or
+  // waiting to reconnect, leaves no socket, timer, interval, window/document listener or resize
+  // observer behind, and the page's own terminal is untouched.
+  const clientsBefore = (await sessionInfo(s1.session!)).clients;
+  const pageBefore = await page.evaluate(() => ({ url: location.href, title: document.title }));
+  const panes = await page.evaluate(async (session) => {
+    const w = window as any;
+    const orig = { setTimeout: w.setTimeout, clearTimeout: w.clearTimeout, setInterval: w.setInterval, clearInterval: w.clearInterval, WebSocket: w.WebSocket, ResizeObserver: w.ResizeObserver };
+    const wait = (ms: number) => new Promise((r) => orig.setTimeout.call(window, r, ms));
+    const until = async (ok: () => boolean, ms: number) => {
+      for (const t0 = performance.now(); !ok(); await wait(20)) if (performance.now() - t0 > ms) return false;
+      return true;
+    };
+    // Everything started from now on, with where it was started (the two frames under the wrapper), until it is released.
+    const born = () => (new Error().stack ?? "").split("\n").slice(3, 5).map((l) => l.trim()).join(" < ");
+    const timers = new Map<number, string>();
+    const sockets: WebSocket[] = [];
+    const observing = new Set<ResizeObserver>();
+    const listeners: { target: EventTarget; type: string; fn: unknown; at: string }[] = [];
+    w.setTimeout = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      const id: number = orig.setTimeout.call(window, () => (timers.delete(id), fn(...args)), ms);
+      timers.set(id, `timeout ${born()}`);
+      return id;
+    };
+    w.setInterval = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      const id: number = orig.setInterval.call(window, fn, ms, ...args);
+      timers.set(id, `interval ${born()}`);
+      return id;
+    };
+    w.clearTimeout = w.clearInterval = (id?: number) => (id !== undefined && timers.delete(id), orig.clearTimeout.call(window, id));
+    w.WebSocket = class extends orig.WebSocket { constructor(...a: unknown[]) { super(...a); sockets.push(this as unknown as WebSocket); } };
+    w.ResizeObserver = class extends orig.ResizeObserver {
+      observe(...a: unknown[]) { observing.add(this as unknown as ResizeObserver); return super.observe(...a); }
+      disconnect() { observing.delete(this as unknown as ResizeObserver); return super.disconnect(); }
+    };
+    for (const target of [window, document] as unknown as (EventTarget & Record<string, unknown>)[]) {
+      const add = target.addEventListener.bind(target), remove = target.removeEventListener.bind(target);
+      target.addEventListener = (type: string, fn: EventListener, o?: unknown) => (listeners.push({ target, type, fn, at: born() }), add(type, fn, o as AddEventListenerOptions));
+      target.removeEventListener = (type: string, fn: EventListener, o?: unknown) => {
+        const i = listeners.findIndex((l) => l.target === target && l.type === type && l.fn === fn);
+        if (i >= 0) listeners.splice(i, 1);
+        remove(type, fn, o as EventListenerOptions);
+      };
+    }
+    try {
+      const openLive = async () => {
+        const pane = window.bunty.openPane({ session, mode: "view" });
+        const live = await until(() => pane.connection.state === "live", 5000);
+        const drawn = await until(() => (pane.view.term.buffer.active.getLine(0)?.translateToString(true) ?? "") !== "", 3000);
+        return { pane, live, drawn, badge: pane.badge.textContent, mode: pane.connection.mode, same: pane.connection.session === session };
+      };
+      // A: closed while live.
+      const a = await openLive();
+      const socketA = a.pane.connection.socket;
+      a.pane.close();
+      const closedA = socketA !== null && socketA.readyState >= WebSocket.CLOSING;
+      // B: its socket drops; closed while it waits to reconnect (a retry timer, the badge's countdown).
+      const b = await openLive();
+      const waiting = new Promise<void>((r) => b.pane.connection.on("state", () => b.pane.connection.state === "reconnecting" && r()));
+      b.pane.connection.socket!.close();
+      await waiting;
+      const countdown = b.pane.badge.textContent;
+      const socketsAtClose = sockets.length;
+      b.pane.close();
+      await wait(1500); // well past the first retry (at most 0.3 s) and the badge's countdown ticks
+      const p = window.bunty;
+      return {
+        a: { live: a.live, drawn: a.drawn, badge: a.badge, mode: a.mode, same: a.same, closed: closedA },
+        b: { live: b.live, drawn: b.drawn, countdown, reconnectedAfterClose: sockets.length - socketsAtClose },
+        open: sockets.filter((s) => s.readyState < WebSocket.CLOSING).length,
+        left: [...timers.values(), ...listeners.map((l) => `listener ${l.type} ${l.at}`), ...[...observing].map(() => "a resize observer")],
+        page: { session: p.session, writer: p.writer, state: p.state, mode: p.mode, badge: document.getElementById("status")!.textContent },
+      };
+    } finally {
+      Object.assign(w, orig);
+      delete w.addEventListener;
+      delete (document as unknown as Record<string, unknown>).addEventListener;
+      delete w.removeEventListener;
+      delete (document as unknown as Record<string, unknown>).removeEventListener;
+    }
+  }, s1.session!);
+  const clientsLeft = await waitFor(async () => (await sessionInfo(s1.session!)).clients === clientsBefore, 3000);
+  const pageAfter = await page.evaluate(() => ({ url: location.href, title: document.title }));
+  check("another pane in the page attaches on its own (view only, its own badge); the page's terminal, address and title are untouched",
+    panes.a.live && panes.a.drawn && panes.a.same && panes.a.mode === "view" && panes.a.badge === "live · view only" && panes.b.live
+      && panes.page.session === s1.session && panes.page.writer && panes.page.state === "live" && panes.page.mode === "write" && panes.page.badge === "live"
+      && pageAfter.url === pageBefore.url && pageAfter.title === pageBefore.title,
+    JSON.stringify({ a: panes.a, page: panes.page }));
+  check("closing a pane closes its socket (the server sees its clients leave) and stops its reconnect loop",
+    panes.a.closed && /^reconnecting/.test(panes.b.countdown ?? "") && panes.b.reconnectedAfterClose === 0 && panes.open === 0 && clientsLeft,
+    `A's socket closed: ${panes.a.closed}; B ${JSON.stringify(panes.b.countdown)}, sockets after close ${panes.b.reconnectedAfterClose}; open ${panes.open}; server clients ${clientsBefore} -> ${(await sessionInfo(s1.session!)).clients}`);
+  check("closing a pane leaves no timer, interval, window/document listener or resize observer behind", panes.left.length === 0, panes.left.join("; "));
+
   // 5. a view-only page: same output, typing does nothing
   const viewer = await ctx.newPage();
   viewer.on("pageerror", (e) => check("no page errors (viewer)", false, e.message));

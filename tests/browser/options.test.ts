@@ -58,7 +58,7 @@ describe("parseOptions", () => {
   test("fontFamily: a short list of names only, nothing CSS could act on", () => {
     expect(parseOptions(`fontFamily=${encodeURIComponent('"JetBrains Mono", monospace')}`).options.fontFamily).toBe('"JetBrains Mono", monospace');
     for (const bad of ["x;color:red", "a}body{", "url(x)", "a\\62", "<b>", "a:b", "1234", "x".repeat(101), " "]) {
-      expect(parseOptions(new URLSearchParams({ fontFamily: bad })).options.fontFamily).toBe(DEFAULT_OPTIONS.fontFamily);
+      expect(parseOptions(new URLSearchParams({ fontFamily: bad }).toString()).options.fontFamily).toBe(DEFAULT_OPTIONS.fontFamily);
     }
   });
 

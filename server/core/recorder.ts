@@ -3,7 +3,7 @@
 // one `[seconds, code, data]` array per line: "o" output, "r" resize ("COLSxROWS"), "m" marker.
 //
 // Owns the files: names, the write queue, the size limit, errors, listing and opening them to be
-// served. Knows nothing of PTYs, sockets or HTTP (its refusals are AppErrors, which http.ts
+// served. Knows nothing of PTYs, sockets or HTTP (its refusals are DomainErrors, which the web layer
 // sends). The session feeds it (output, resize, end); when recording is off the session holds
 // null and pays one null check per chunk.
 //
@@ -22,9 +22,8 @@
 import { constants } from "node:fs";
 import { lstat, mkdir, open, readdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { CloseCode } from "../protocol/index.ts";
 import { within } from "./deadline.ts";
-import { AppError } from "./errors.ts";
+import { DomainError } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 
 /** Media type of asciicast files (from the asciicast v2 specification). */
@@ -247,7 +246,7 @@ export interface RecordingFile {
 async function fsCall<T>(p: Promise<T>, what: string): Promise<T> {
   const timedOut = Symbol();
   const r = await within(p, FS_TIMEOUT_MS, timedOut);
-  if (r === timedOut) throw new AppError("timeout", `the recording directory did not answer: ${what} took longer than ${FS_TIMEOUT_MS} ms`, 504, CloseCode.internalError);
+  if (r === timedOut) throw new DomainError("timeout", `the recording directory did not answer: ${what} took longer than ${FS_TIMEOUT_MS} ms`);
   return r as T;
 }
 
@@ -321,7 +320,7 @@ export class Recordings {
     // Checked even when mkdir failed: a dangling symlink (EEXIST) must not start working later. One
     // that cannot be looked at after mkdir failed (ENOTDIR...) is unavailable, as above; otherwise
     // a check that fails refuses the directory (never used unchecked).
-    const why = await this.unsafe().catch((e) => (made || e instanceof AppError ? `it could not be checked: ${(e as Error).message}` : null));
+    const why = await this.unsafe().catch((e) => (made || e instanceof DomainError ? `it could not be checked: ${(e as Error).message}` : null));
     if (why) {
       this.refused = why;
       this.opts.log("recording.unsafe_dir", { dir: this.dir, reason: why }, "error");
@@ -347,8 +346,8 @@ export class Recordings {
   }
 
   /** The answer of the routes while the directory is refused. */
-  private off(): AppError {
-    return new AppError("not_found", `recording is off: --record ${this.dir} was refused at start: ${this.refused}`, 404, CloseCode.sessionNotFound);
+  private off(): DomainError {
+    return new DomainError("unavailable", `recording is off: --record ${this.dir} was refused at start: ${this.refused}`);
   }
 
   /** A recorder for a session starting now; `held`: no file until it is committed (see Recorder). null: the directory was refused. */
@@ -375,10 +374,10 @@ export class Recordings {
   /** Every recording in the directory, oldest first: regular files with names of the form we write (lstat: a symlink is not one). */
   async list(): Promise<RecordingInfo[]> {
     if (this.refused) throw this.off();
-    const names = (await fsCall(readdir(this.dir), "readdir").catch((e) => (e instanceof AppError ? Promise.reject(e) : [] as string[]))).filter((n) => RECORDING_NAME.test(n)).sort();
+    const names = (await fsCall(readdir(this.dir), "readdir").catch((e) => (e instanceof DomainError ? Promise.reject(e) : [] as string[]))).filter((n) => RECORDING_NAME.test(n)).sort();
     const out: RecordingInfo[] = [];
     for (const name of names) {
-      const st = await fsCall(lstat(join(this.dir, name)), "lstat").catch((e) => (e instanceof AppError ? Promise.reject(e) : null));
+      const st = await fsCall(lstat(join(this.dir, name)), "lstat").catch((e) => (e instanceof DomainError ? Promise.reject(e) : null));
       if (!st?.isFile()) continue;
       const [, y, mo, d, h, mi, s] = RECORDING_NAME.exec(name)!;
       out.push({ name, size: st.size, created: `${y}-${mo}-${d}T${h}:${mi}:${s}Z` });
@@ -400,7 +399,7 @@ export class Recordings {
     try {
       fh = await fsCall(opening, "open");
     } catch (e) {
-      if (!(e instanceof AppError)) return null; // ENOENT, ELOOP (a symlink), ...
+      if (!(e instanceof DomainError)) return null; // ENOENT, ELOOP (a symlink), ...
       void opening.then(closeQuietly, () => {}); // past the deadline: closed when it arrives
       throw e;
     }

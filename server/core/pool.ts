@@ -2,14 +2,14 @@
 // ending them all on shutdown. Knows sessions, not sockets.
 
 import { randomBytes } from "node:crypto";
-import { CloseCode } from "../protocol/index.ts";
+import { CloseCode, Limits, type SessionInfo } from "../../protocol/index.ts";
 import { within } from "./deadline.ts";
 import { spawnFailed, tooManySessions } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 import { SpawnError } from "./pty.ts";
 import type { Recorder } from "./recorder.ts";
-import type { ScreenModels } from "./screen.ts";
-import { Session, SESSION_END_BOUND_MS, type SessionInfo } from "./session.ts";
+
+import { Session, SESSION_END_BOUND_MS, type Screens, type SessionOptions } from "./session.ts";
 
 /** How often sessions are checked against the idle timeout. */
 const IDLE_SWEEP_MS = 1000;
@@ -52,7 +52,10 @@ export interface PoolOptions {
   idleTimeoutMs: number;
   /** Warm spares of the default command kept started and ready. */
   spares: number;
-  screen: ScreenModels;
+  screen: Screens;
+  /** The PTY spawner and the reaper for sessions (defaults: the real ones; tests pass fakes). */
+  spawn?: SessionOptions["spawn"];
+  reap?: SessionOptions["reap"];
   log: LogFn;
   /** Called after any session (spares included) has ended and left the pool. */
   onEnded?(s: Session): void;
@@ -221,7 +224,7 @@ export class Pool {
 
   /**
    * Starts a session, or hands out a warm spare when the default command is asked for.
-   * Throws AppError (too many sessions, spawn failed).
+   * Throws DomainError (too many sessions, spawn failed).
    */
   create(cols: number, rows: number, command?: string[], env: Record<string, string> = {}): Session {
     if (this.size >= this.opts.maxSessions) {
@@ -260,7 +263,8 @@ export class Pool {
     try {
       s = new Session({
         id, command, cwd: opts.cwd, env: { ...opts.env, ...env, BUNTY_SESSION: id }, cols, rows, spare, load: this.load,
-        screen: opts.screen, get graceMs() { return opts.graceMs; }, log: opts.log, // read when the grace starts: SIGHUP may change it
+        screen: opts.screen, spawn: opts.spawn, reap: opts.reap,
+        get graceMs() { return opts.graceMs; }, log: opts.log, // read when the grace starts: SIGHUP may change it
         onEnded: (x) => this.forget(x), onDetached: () => this.enforceDetached(), onKept: (x) => x.commitRecording(), watchOutput: opts.watchOutput,
       });
     } catch (e) {
@@ -298,7 +302,7 @@ export class Pool {
       this.refillTimer = undefined;
       while (!this.stopped && this.spares.length < this.opts.spares && this.endingCount < this.opts.maxSessions) {
         try {
-          this.spares.push(this.spawn(this.opts.command, 80, 24, {}, true));
+          this.spares.push(this.spawn(this.opts.command, Limits.defaultCols, Limits.defaultRows, {}, true)); // resized when handed out
         } catch (e) {
           this.opts.log("spare.failed", { message: (e as Error).message }, "error");
           return;

@@ -10,14 +10,14 @@
 
 import { Elysia } from "elysia";
 import type { ServerWebSocket, WebSocketHandler } from "bun";
-import { checkSize, CloseCode, decodeClientMessage, encodeMessage, Limits, parseQuery, Paths, Query } from "../protocol/index.ts";
+import { checkSize, CloseCode, decodeClientMessage, encodeMessage, Limits, parseQuery, Paths, Query } from "../../protocol/index.ts";
 import type { Auth, Identity } from "./auth.ts";
-import { URL_ARG_MAX_BYTES, URL_ARG_MAX_COUNT } from "./cli.ts";
-import { asAppError } from "./errors.ts";
-import type { FdBudget } from "./fds.ts";
-import type { LogFn } from "./log.ts";
-import type { Pool } from "./pool.ts";
-import type { AttachOptions, Client, Session } from "./session.ts";
+import { checkOrigin } from "./origin.ts";
+import { toClose } from "./errors.ts";
+import type { FdBudget } from "../core/fds.ts";
+import type { LogFn } from "../core/log.ts";
+import type { Pool } from "../core/pool.ts";
+import type { AttachOptions, Client, Session } from "../core/session.ts";
 
 /** After we close a socket, how long its peer gets to finish the close handshake before we drop the TCP connection. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 2000;
@@ -67,8 +67,8 @@ function closeWithDeadline(raw: Raw, conn: Connection, code: number, reason: str
 
 function makeClient(raw: Raw, conn: Connection): Client {
   return {
-    sendBytes: (b) => raw.sendBinary(b),
-    sendText: (t) => raw.sendText(t),
+    sendOutput: (b) => raw.sendBinary(b),
+    sendControl: (m) => void raw.sendText(encodeMessage(m)),
     bufferedAmount: () => raw.getBufferedAmount(),
     close: (code, reason) => closeWithDeadline(raw, conn, code, reason),
     pauseInput: () => raw.pause(),
@@ -100,22 +100,6 @@ export function attachOptions(get: (k: string) => string | undefined): { attach:
   return { attach, problems };
 }
 
-/**
- * Cross-site WebSocket hijacking guard: a browser always sends Origin, and it must name this
- * very host. Clients that send no Origin (scripts, curl) are not browsers and are let through.
- * Returns a reason to refuse, or null.
- */
-export function checkOrigin(origin: string | null, host: string | null, allowed: string[] = []): string | null {
-  if (origin === null) return null;
-  let o: URL;
-  try {
-    o = new URL(origin);
-  } catch {
-    return "malformed Origin header";
-  }
-  if (allowed.includes(o.origin)) return null;
-  return host !== null && o.host === host ? null : `Origin ${origin.slice(0, 100)} does not match this server`;
-}
 
 export interface SocketOptions {
   allowOrigins: string[];
@@ -136,8 +120,8 @@ export interface SocketOptions {
 
 /** Checks ?arg= values against the limits; returns them, or a reason to refuse. */
 export function checkUrlArgs(args: string[]): string[] | string {
-  if (args.length > URL_ARG_MAX_COUNT) return `at most ${URL_ARG_MAX_COUNT} arg parameters`;
-  if (args.some((a) => Buffer.byteLength(a) > URL_ARG_MAX_BYTES || a.includes("\0"))) return `each arg is at most ${URL_ARG_MAX_BYTES} bytes, without NUL`;
+  if (args.length > Limits.maxUrlArgs) return `at most ${Limits.maxUrlArgs} arg parameters`;
+  if (args.some((a) => Buffer.byteLength(a) > Limits.maxUrlArgBytes || a.includes("\0"))) return `each arg is at most ${Limits.maxUrlArgBytes} bytes, without NUL`;
   return args;
 }
 
@@ -231,9 +215,9 @@ export function socketEndpoint({ pool, auth, log, identityOf, fds, opts }: Socke
         attachTo(s);
       }).catch((e) => {
         if (conn.gone.signal.aborted) return; // nobody to tell
-        const err = asAppError(e);
-        log("session.refused", { reason: err.code, message: err.message }, "warn");
-        closeWithDeadline(raw, conn, err.closeCode, err.message);
+        const err = toClose(e);
+        log("session.refused", { reason: err.kind, message: err.reason }, "warn");
+        closeWithDeadline(raw, conn, err.code, err.reason);
       });
     },
     message(raw, message) {
@@ -242,15 +226,15 @@ export function socketEndpoint({ pool, auth, log, identityOf, fds, opts }: Socke
       if (!conn || !s) return;
       if (typeof message !== "string") return s.input(conn.client, message);
       // The limit comes before any parsing.
-      if (message.length > Limits.maxControlBytes || Buffer.byteLength(message) > Limits.maxControlBytes) return void conn.client.sendText(encodeMessage({ type: "error", code: "too_large", message: `control frames are limited to ${Limits.maxControlBytes} bytes` }));
+      if (message.length > Limits.maxControlBytes || Buffer.byteLength(message) > Limits.maxControlBytes) return conn.client.sendControl({ type: "error", code: "too_large", message: `control frames are limited to ${Limits.maxControlBytes} bytes` });
       const d = decodeClientMessage(message);
-      if (!d.ok) return void conn.client.sendText(encodeMessage(d.error));
+      if (!d.ok) return conn.client.sendControl(d.error);
       const m = d.message;
       switch (m.type) {
         case "resize": return s.resize(conn.client, m.cols, m.rows);
         case "ack": return s.ack(conn.client, m.offset);
         case "take": return s.take(conn.client);
-        case "ping": return void conn.client.sendText(encodeMessage(m.t === undefined ? { type: "pong" } : { type: "pong", t: m.t }));
+        case "ping": return conn.client.sendControl(m.t === undefined ? { type: "pong" } : { type: "pong", t: m.t });
       }
     },
     drain(raw) {

@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import type { Config } from "./cli.ts";
+import type { Config } from "./types.ts";
 import { defaults, envName, OPTIONS, SETTINGS, type OptionSpec } from "./options.ts";
 
 /** Values from one source, already checked and converted; lists and maps as arrays and objects. */

@@ -3,14 +3,14 @@
 // bounded input, the grace period, and the end of the session (exit message, close codes,
 // reaping). Never touches a socket: clients are anything with the `Client` shape.
 
-import { CloseCode, encodeMessage, PROTOCOL_VERSION, type Resumed, type ServerMessage } from "../protocol/index.ts";
+import { CloseCode, PROTOCOL_VERSION, type Resumed, type ServerMessage, type SessionInfo } from "../../protocol/index.ts";
 import { within } from "./deadline.ts";
 import { Delivery } from "./delivery.ts";
 import { OUTPUT_LOG_BYTES, OutputLog } from "./outlog.ts";
-import { spawnPty, type Pty, type PtyExit } from "./pty.ts";
+import { spawnPty, type Pty, type PtyExit, type PtyOptions } from "./pty.ts";
 import type { Recorder } from "./recorder.ts";
-import { endSession, REAP_BOUND_MS } from "./reap.ts";
-import type { ScreenModels } from "./screen.ts";
+import { endSession, REAP_BOUND_MS, type ReapResult } from "./reap.ts";
+import { SNAPSHOT_TIMEOUT_MS, type ScreenModels } from "./screen.ts";
 
 /** Above this much input not yet flushed to the PTY, the sending client's socket is paused until it drains. */
 export const MAX_INPUT_QUEUED_BYTES = 1 << 20;
@@ -18,8 +18,6 @@ export const MAX_INPUT_QUEUED_BYTES = 1 << 20;
 const EXIT_WAIT_MS = 1000;
 /** A view-only client that types is told so at most this often. */
 const READ_ONLY_NOTICE_MS = 2000;
-/** Deadline for a screen snapshot from the screen model. */
-const SNAPSHOT_TIMEOUT_MS = 2000;
 /**
  * A session nobody has a reason to keep (never typed in, never attached to by id, no client stayed
  * for SETTLE_MS) lives this long after its last client left instead of the full grace period:
@@ -53,8 +51,9 @@ export const SESSION_END_BOUND_MS = REAP_BOUND_MS + EXIT_WAIT_MS;
 /** What a session needs from a connected client. The socket layer implements it. */
 export interface Client {
   /** Sends terminal bytes. Returns Bun's send result: > 0 sent, -1 queued, 0 dropped. */
-  sendBytes(bytes: Uint8Array): number;
-  sendText(text: string): number;
+  sendOutput(bytes: Uint8Array): number;
+  /** A control message; the socket layer encodes it (the core never does). */
+  sendControl(message: ServerMessage): void;
   /** Bytes queued for this client and not yet written to its socket. */
   bufferedAmount(): number;
   close(code: number, reason: string): void;
@@ -87,7 +86,11 @@ export interface SessionOptions {
   spare?: boolean;
   /** The pool's load state (load shedding): while `overloaded`, a session that printed more than `shedMinBytes` since the last lag sample pauses its output. */
   load?: { readonly overloaded: boolean; readonly shedMinBytes: number; readonly shedMs: number };
-  screen: ScreenModels;
+  screen: Screens;
+  /** Starts the program on a terminal (default: the real PTY, pty.ts). Tests pass a fake. */
+  spawn?: (o: PtyOptions) => Pty;
+  /** Ends every process of the program's terminal session (default: reap.ts). Tests pass a fake. */
+  reap?: (pid: number) => Promise<ReapResult>;
   /** How long a session with no clients lives on; 0 = it ends with its last client. */
   graceMs: number;
   /** Called once, after the program has exited and all its processes are gone. */
@@ -101,18 +104,9 @@ export interface SessionOptions {
   log?(event: string, fields: Record<string, unknown>, level?: "debug" | "info" | "warn" | "error"): void;
 }
 
-export interface SessionInfo {
-  id: string;
-  pid: number;
-  command: string[];
-  created: string;
-  cols: number;
-  rows: number;
-  clients: number;
-  /** Absolute offset of the newest output byte (total bytes of output). */
-  offset: number;
-  lastActivity: string;
-}
+
+/** What a session needs of the screen models (screen.ts); tests pass a fake. */
+export type Screens = Pick<ScreenModels, "create" | "resize" | "snapshot" | "dispose">;
 
 /** Why a session is worth keeping while nobody is attached. A session with none of these is disposable. */
 export type KeptBy = "input" | "attach" | "api" | "settled";
@@ -182,7 +176,7 @@ export class Session {
     this.rows = opts.rows;
     if (opts.spare) this.state = "spare";
     this.watch = opts.watchOutput?.(this) ?? null;
-    this.pty = spawnPty({
+    this.pty = (opts.spawn ?? spawnPty)({
       command: opts.command,
       cwd: opts.cwd,
       env: opts.env,
@@ -309,13 +303,12 @@ export class Session {
   }
 
   send(client: Client, message: ServerMessage): void {
-    client.sendText(encodeMessage(message));
+    client.sendControl(message);
   }
 
   /** Sends a control message to every client of the session (size, exit). */
   broadcast(message: ServerMessage): void {
-    const text = encodeMessage(message);
-    for (const c of this.attached.keys()) c.sendText(text);
+    for (const c of this.attached.keys()) c.sendControl(message);
   }
 
   /**
@@ -323,8 +316,7 @@ export class Session {
    * offer): view-only clients (share-link viewers) are not trusted with what the session's files are.
    */
   broadcastToWriters(message: ServerMessage): void {
-    const text = encodeMessage(message);
-    for (const a of this.attached.values()) if (a.mode === "write") a.client.sendText(text);
+    for (const a of this.attached.values()) if (a.mode === "write") a.client.sendControl(message);
   }
 
   private setWriter(a: Attachment, reason: string, tellNew = true): void {
@@ -528,7 +520,7 @@ export class Session {
   private async reap(reason: string): Promise<void> {
     const started = Date.now();
     try {
-      const reaped = await endSession(this.pid);
+      const reaped = await (this.opts.reap ?? endSession)(this.pid);
       await within(this.pty.exited, EXIT_WAIT_MS, null);
       this.opts.log?.("session.end", {
         session: this.id, pid: this.pid, command: this.command, reason, exitCode: this.exit?.code ?? null, signal: this.exit?.signal ?? null,

@@ -4,7 +4,7 @@
 // else from a fresh screen snapshot (the Mosh idea: a slow viewer skips to the present).
 // Owns one client's stream position; knows nothing of sockets or PTYs.
 
-import { encodeMessage, type SnapshotMessage } from "../protocol/index.ts";
+import type { ServerMessage, SnapshotMessage } from "../../protocol/index.ts";
 import type { OutputLog } from "./outlog.ts";
 
 /**
@@ -35,8 +35,10 @@ const RESYNC_RETRY_MS = 250;
 
 /** What a delivery needs from a connected client (a subset of session.ts's Client). */
 export interface Sink {
-  sendBytes(bytes: Uint8Array): number;
-  sendText(text: string): number;
+  /** Terminal bytes. Returns Bun's send result: > 0 sent, -1 queued, 0 dropped. */
+  sendOutput(bytes: Uint8Array): number;
+  /** A control message (the socket layer encodes it). */
+  sendControl(message: ServerMessage): void;
   bufferedAmount(): number;
 }
 
@@ -123,7 +125,7 @@ export class Delivery {
       const snap = await this.src.snapshot();
       if (!snap || this.closed) return;
       snap.offset = Math.max(snap.offset, log.start);
-      this.sink.sendText(encodeMessage({ type: "snapshot", ...snap }));
+      this.sink.sendControl({ type: "snapshot", ...snap });
       this.sent = snap.offset;
       this.resyncs++;
     }
@@ -136,7 +138,7 @@ export class Delivery {
   }
 
   private send(bytes: Uint8Array): void {
-    if (this.sink.sendBytes(bytes) === 0) {
+    if (this.sink.sendOutput(bytes) === 0) {
       this.close();
       this.onDropped();
       return;
@@ -166,7 +168,7 @@ export class Delivery {
       // bytes in between are skipped (the next redraw covers them; line output redraws at once),
       // and the client's offset stays exact, so a later resume by offset is still lossless.
       if (snap.offset < log.start) snap.offset = log.start;
-      this.sink.sendText(encodeMessage({ type: "snapshot", ...snap }));
+      this.sink.sendControl({ type: "snapshot", ...snap });
       this.sent = snap.offset;
       if (this.acked !== null) this.acked = snap.offset;
       this.resyncs++;

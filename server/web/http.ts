@@ -2,21 +2,21 @@
 // by the OpenAPI spec at /openapi/json). Mutating requests pass the same Origin check as the
 // WebSocket, so a foreign page cannot start or end sessions.
 
-import { Elysia, t } from "elysia";
+import { Elysia, t, type Static } from "elysia";
 import { openapi } from "@elysiajs/openapi";
-import { CloseCode, Limits, Paths, Query, type SignIn } from "../protocol/index.ts";
+import { CloseCode, Limits, Paths, Query, SessionPaths, type SessionInfo as SessionInfoShape, type ShareLink, type SignIn } from "../../protocol/index.ts";
 import type { Assets } from "./assets.ts";
 import { SIGN_IN_MAX_AGE_S, type Auth, type Identity } from "./auth.ts";
-import type { FdBudget } from "./fds.ts";
-import { COMMIT, VERSION } from "./cli.ts";
-import { AppError, asAppError } from "./errors.ts";
-import type { LagMonitor } from "./lag.ts";
-import type { LogFn } from "./log.ts";
-import { collectMetrics, METRICS_CONTENT_TYPE, METRICS_PATH, renderMetrics } from "./metrics.ts";
-import type { Pool } from "./pool.ts";
-import { ASCIICAST_TYPE, type Recordings } from "./recorder.ts";
-import type { ScreenModels } from "./screen.ts";
-import { checkOrigin } from "./socket.ts";
+import type { FdBudget } from "../core/fds.ts";
+import { COMMIT, VERSION } from "../core/version.ts";
+import { HttpError, toHttp } from "./errors.ts";
+import type { LagMonitor } from "../core/lag.ts";
+import type { LogFn } from "../core/log.ts";
+import { collectMetrics, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import type { Pool } from "../core/pool.ts";
+import { ASCIICAST_TYPE, type Recordings } from "../core/recorder.ts";
+import type { ScreenModels } from "../core/screen.ts";
+import { checkOrigin } from "./origin.ts";
 
 export interface CommandPolicy {
   /** Names POST /api/sessions may ask for, and the argv each starts. */
@@ -25,10 +25,14 @@ export interface CommandPolicy {
   any: boolean;
 }
 
+/** The schema of protocol/index.ts's SessionInfo (for validation and the OpenAPI spec); the two checks below keep them the same shape. */
 const SessionInfo = t.Object({
   id: t.String(), pid: t.Integer(), command: t.Array(t.String()), created: t.String({ format: "date-time" }),
   cols: t.Integer(), rows: t.Integer(), clients: t.Integer(), offset: t.Integer(), lastActivity: t.String({ format: "date-time" }),
 });
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sessionInfoMatches: Same<Static<typeof SessionInfo>, SessionInfoShape> = true;
+void sessionInfoMatches;
 const ErrorBody = t.Object({ error: t.String(), message: t.String() });
 const CreateBody = t.Object(
   {
@@ -60,14 +64,12 @@ export interface HttpDeps {
   fds: FdBudget;
 }
 
-/** Recordings of sessions (--record), served as asciicast files. */
-export const RECORDINGS_PATH = "/api/recordings";
 const Recording = t.Object({ name: t.String(), size: t.Integer(), created: t.String({ format: "date-time" }) });
 
 /** Mutating routes refuse browser pages of other origins, like the WebSocket does (`allowOrigins` is read at each call). */
 export const sameOriginCheck = (allowOrigins: string[]) => (request: Request) => {
   const refused = checkOrigin(request.headers.get("origin"), request.headers.get("host"), allowOrigins);
-  if (refused) throw new AppError("forbidden", refused, 403, CloseCode.forbidden);
+  if (refused) throw new HttpError("forbidden", refused, 403);
 };
 
 export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings, basePath, identityOf, fds }: HttpDeps) {
@@ -81,9 +83,9 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
     if (gzip) headers["content-encoding"] = "gzip";
     return new Response((gzip ? a.gzip : a.body) as Uint8Array<ArrayBuffer>, { headers });
   };
-  const notFound = (id: string) => new AppError("not_found", `no session ${id.slice(0, 40)}`, 404, CloseCode.sessionNotFound);
+  const notFound = (id: string) => new HttpError("not_found", `no session ${id.slice(0, 40)}`, 404);
   const recordingsOn = (): Recordings => {
-    if (!recordings) throw new AppError("not_found", "recording is off (start the server with --record DIR)", 404, CloseCode.sessionNotFound);
+    if (!recordings) throw new HttpError("not_found", "recording is off (start the server with --record DIR)", 404);
     return recordings;
   };
   const app = new Elysia({ name: "bunty.http", prefix: basePath })
@@ -112,15 +114,15 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       sessions: pool.size, detached: pool.detachedCount, ending: pool.endingCount, sessionsEvicted: pool.evicted, spares: pool.spareCount, clients: pool.clientCount(), sessionsCreated: pool.created, authFailures: auth.failuresTotal,
       eventLoopLagMs: lag.current(), eventLoopLagMaxMs: lag.max(), rssBytes: process.memoryUsage.rss(), screen: screen.stats(),
     }), { detail: { summary: "Liveness, load and event-loop lag" } })
-    .get(METRICS_PATH, () => new Response(renderMetrics(collectMetrics({ pool, auth, lag, screen })), { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } }),
+    .get(Paths.metrics, () => new Response(renderMetrics(collectMetrics({ pool, auth, lag, screen })), { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } }),
       { detail: { summary: "Counters and gauges in the Prometheus text format 0.0.4 (docs/operations.md)" } })
-    .get(RECORDINGS_PATH, () => recordingsOn().list(), { response: { 200: t.Array(Recording), 404: ErrorBody }, detail: { summary: "Session recordings (--record), oldest first" } })
-    .get(`${RECORDINGS_PATH}/:name`, async ({ params }) => {
+    .get(Paths.recordings, () => recordingsOn().list(), { response: { 200: t.Array(Recording), 404: ErrorBody }, detail: { summary: "Session recordings (--record), oldest first" } })
+    .get(`${Paths.recordings}/:name`, async ({ params }) => {
       const dir = recordingsOn();
       // Only the names we write: nothing with a path separator or a parent reference gets near the file system.
-      if (/[/\\\0]|\.\./.test(params.name)) throw new AppError("bad_name", "a recording name has no path separators or '..'", 400, CloseCode.sessionNotFound);
+      if (/[/\\\0]|\.\./.test(params.name)) throw new HttpError("bad_name", "a recording name has no path separators or '..'", 400);
       const file = await dir.serve(params.name); // a regular file only, opened without following a symlink
-      if (!file) throw new AppError("not_found", `no recording ${params.name.slice(0, 80)}`, 404, CloseCode.sessionNotFound);
+      if (!file) throw new HttpError("not_found", `no recording ${params.name.slice(0, 80)}`, 404);
       return new Response(file.body, { headers: { "content-type": ASCIICAST_TYPE, "cache-control": "no-store" } });
     }, { params: t.Object({ name: t.String() }), detail: { summary: "One recording, as an asciicast v2 file (application/x-asciicast)" } })
     .get(Paths.sessions, () => pool.list(), { response: t.Array(SessionInfo), detail: { summary: "Live sessions" } })
@@ -133,13 +135,13 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       requireSameOrigin(request);
       let argv: string[] | undefined;
       if (body.argv) {
-        if (!policy.any) throw new AppError("forbidden_command", "argv is refused: the server was not started with --allow-any-command", 403, CloseCode.spawnFailed);
+        if (!policy.any) throw new HttpError("forbidden_command", "argv is refused: the server was not started with --allow-any-command", 403);
         argv = body.argv;
       } else if (body.command !== undefined) {
         argv = Object.hasOwn(policy.allowed, body.command) ? policy.allowed[body.command] : undefined;
-        if (!argv) throw new AppError("forbidden_command", `command ${JSON.stringify(body.command)} is not in the allow-list (--allow-command)`, 403, CloseCode.spawnFailed);
+        if (!argv) throw new HttpError("forbidden_command", `command ${JSON.stringify(body.command)} is not in the allow-list (--allow-command)`, 403);
       }
-      if (!fds.room()) throw new AppError("fd_limit", "the server is near its limit of open files; try again later", 503, CloseCode.tooManySessions);
+      if (!fds.room()) throw new HttpError("fd_limit", "the server is near its limit of open files; try again later", 503);
       try {
         await pool.room(request.signal);
         const s = pool.create(body.cols ?? Limits.defaultCols, body.rows ?? Limits.defaultRows, argv);
@@ -148,15 +150,15 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
         set.status = 201;
         return s.info();
       } catch (e) {
-        throw asAppError(e);
+        throw toHttp(e);
       }
     }, { body: CreateBody, response: { 201: SessionInfo, 403: ErrorBody, 500: ErrorBody, 503: ErrorBody }, detail: { summary: "Start a session (default command, an allow-listed one, or any with --allow-any-command)" } })
-    .post(`${Paths.sessions}/:id/share`, ({ params, request }) => {
+    .post(`${Paths.sessions}/:id${SessionPaths.share}`, ({ params, request }) => {
       requireSameOrigin(request);
       const s = pool.get(params.id);
       if (!s) throw notFound(params.id);
       const q = new URLSearchParams({ [Query.session]: s.id, [Query.mode]: "view", [Query.share]: auth.grant(s.id) });
-      return { path: `${basePath}${Paths.page}?${q}` };
+      return { path: `${basePath}${Paths.page}?${q}` } satisfies ShareLink;
     }, { params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { summary: "A view-only link to one session: works without the token, for that session only" } })
     .delete(`${Paths.sessions}/:id`, async ({ params, set, request }) => {
       requireSameOrigin(request);

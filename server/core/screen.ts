@@ -69,6 +69,7 @@ interface Model {
 
 export class ScreenModels {
   private readonly scrollback: number;
+  private readonly workerUrl: URL;
   private readonly log: LogFn;
   private readonly models = new Map<string, Model>();
   private worker: Worker | null = null;
@@ -78,9 +79,15 @@ export class ScreenModels {
   private nextHandle = 1;
   private nextReq = 1;
 
-  constructor(opts: { scrollback?: number; log?: LogFn } = {}) {
+  /**
+   * `workerUrl`: where screen-worker.ts is. The default is right when run from source; a bundle
+   * (bun build --compile) puts modules' import.meta.url at the executable, so its composition
+   * root (server/app.ts) passes the worker's place in the bundle instead.
+   */
+  constructor(opts: { scrollback?: number; log?: LogFn; workerUrl?: URL } = {}) {
     this.scrollback = opts.scrollback ?? DEFAULT_SCROLLBACK_LINES;
     this.log = opts.log ?? (() => {});
+    this.workerUrl = opts.workerUrl ?? new URL("./screen-worker.ts", import.meta.url);
   }
 
   /**
@@ -149,9 +156,8 @@ export class ScreenModels {
   }
 
   private start(): Worker {
-    // Resolved next to this file from source. In the single executable, scripts/build.ts embeds
-    // screen-worker.ts as an extra entry point next to the main one, where this URL points too.
-    const w = new Worker(new URL("./screen-worker.ts", import.meta.url));
+    // scripts/build.ts embeds screen-worker.ts as an extra entry point (see the constructor).
+    const w = new Worker(this.workerUrl);
     // The worker alone must not keep the process alive. (lib.dom's Worker type has no unref.)
     (w as unknown as { unref(): void }).unref();
     this.worker = w;

@@ -4,12 +4,11 @@
 // docs/operations.md lists every metric.
 
 import type { Auth } from "./auth.ts";
-import { COMMIT, VERSION } from "./cli.ts";
-import type { LagMonitor } from "./lag.ts";
-import type { Pool } from "./pool.ts";
-import type { ScreenModels } from "./screen.ts";
+import { COMMIT, VERSION } from "../core/version.ts";
+import type { LagMonitor } from "../core/lag.ts";
+import type { Pool } from "../core/pool.ts";
+import type { ScreenModels } from "../core/screen.ts";
 
-export const METRICS_PATH = "/metrics";
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 export interface Metric {

@@ -5,7 +5,7 @@
 // Secrets are compared in constant time and never logged or sent back. docs/security.md.
 
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { Credentials, parseQuery, Query } from "../protocol/index.ts";
+import { Credentials, parseQuery, Query } from "../../protocol/index.ts";
 
 /** A sign-in lasts this long (the cookie's Max-Age); then the page needs the token again. */
 export const SIGN_IN_MAX_AGE_S = 7 * 86400;

@@ -2,15 +2,13 @@
 // It drives the command line and --help (cli.ts), config files and BUNTY_* environment
 // variables (config.ts), what SIGHUP reloads, and the option list in docs/operations.md.
 
-import { PARSERS, type PageOptions } from "../protocol/options.ts";
-import type { Config } from "./cli.ts";
+import { Limits } from "../../protocol/index.ts";
+import { PARSERS, type PageOptions } from "../../protocol/options.ts";
+import type { Config } from "./types.ts";
 
 /** Bounds of --record-max-bytes: room for the header and the stop marker, and at most 1 TiB. */
 export const RECORD_MIN_BYTES = 4096;
 export const RECORD_MAX_BYTES = 2 ** 40;
-/** With -a/--url-arg: at most this many `arg` parameters, each at most URL_ARG_MAX_BYTES. */
-export const URL_ARG_MAX_COUNT = 16;
-export const URL_ARG_MAX_BYTES = 256;
 /** Upper bound of --upload-max-bytes (1 TiB). */
 export const UPLOAD_MAX_BYTES = 2 ** 40;
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
@@ -215,7 +213,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "noFileTransfer", name: "no-file-transfer", type: "bool", default: false, section: "security",
     help: "turn file transfer off: no uploads (dropping files on the page) and no downloads (bunty-get)" },
   { key: "urlArgs", name: "url-arg", short: "a", type: "bool", default: false, section: "security",
-    help: `let ?arg=X URL parameters add arguments to new sessions' command (appended as argv, never through a shell; at most ${URL_ARG_MAX_COUNT}, ${URL_ARG_MAX_BYTES} bytes each)` },
+    help: `let ?arg=X URL parameters add arguments to new sessions' command (appended as argv, never through a shell; at most ${Limits.maxUrlArgs}, ${Limits.maxUrlArgBytes} bytes each)` },
 
   { key: "help", name: "help", short: "h", type: "bool", default: false, section: "other", noFile: true, noEnv: true, help: "print this help and exit" },
   { key: "version", name: "version", short: "v", type: "bool", default: false, section: "other", noFile: true, noEnv: true, help: "print the version and exit" },

@@ -4,11 +4,11 @@
 // start. Only these exact paths exist: nothing else on disk is reachable through them.
 
 import { join } from "node:path";
-import { Paths } from "../protocol/index.ts";
-import { OPTIONS_META } from "../protocol/options.ts";
-import terminal from "../client/index.html";
-import recordings from "../client/recordings.html";
-import sessions from "../client/sessions.html";
+import { Paths } from "../../protocol/index.ts";
+import { OPTIONS_META } from "../../protocol/options.ts";
+import terminal from "../../client/index.html";
+import recordings from "../../client/recordings.html";
+import sessions from "../../client/sessions.html";
 
 export interface Asset {
   body: Uint8Array;
@@ -67,7 +67,7 @@ export async function loadAssets(): Promise<Assets> {
     }
     return assets;
   }
-  const built = await Bun.build({ entrypoints: PAGES.map((p) => join(import.meta.dir, "../client", p.source)), minify: true });
+  const built = await Bun.build({ entrypoints: PAGES.map((p) => join(import.meta.dir, "../../client", p.source)), minify: true });
   if (!built.success) throw new Error(`cannot bundle the client: ${built.logs.map(String).join("; ")}`);
   for (const o of built.outputs) {
     const name = o.path.replace(/^\.\//, "");

@@ -1,0 +1,227 @@
+// The session core in-process, with a fake PTY, fake clients and fake screen models
+// (tests/fakes.ts): roles, flow control, holds and lifetimes, each in milliseconds. The same
+// rules are tested against real shells and real sockets in pool, lifetime and slow-consumer tests.
+
+import { describe, expect, test } from "bun:test";
+import { CloseCode } from "../protocol/index.ts";
+import { BROWSER_REPLAY_LIMIT_BYTES, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES } from "../server/core/delivery.ts";
+import { OUTPUT_LOG_BYTES } from "../server/core/outlog.ts";
+import { Pool } from "../server/core/pool.ts";
+import { DETACHED_OUTPUT_BURST_BYTES, HOLD_AHEAD_BYTES, RELEASE_AHEAD_BYTES, Session } from "../server/core/session.ts";
+import { FakeClient, FakeScreens, fakeTerminals, noLog } from "./fakes.ts";
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+function session(graceMs = 60_000) {
+  const t = fakeTerminals();
+  const screens = new FakeScreens();
+  const ended: Session[] = [];
+  const s = new Session({
+    id: "s1", command: ["fake"], env: {}, cols: 80, rows: 24, screen: screens, graceMs, spawn: t.spawn, reap: t.reap,
+    onEnded: (x) => ended.push(x), log: noLog,
+  });
+  return { s, pty: t.ptys[0]!, screens, ended };
+}
+const chunk = (n: number, c = "y") => new TextEncoder().encode(c.repeat(n));
+
+describe("roles", () => {
+  test("a write-mode client that joins becomes the writer; the old one is told; typing takes it back; the writer's size wins", () => {
+    const { s, pty } = session();
+    const a = new FakeClient(), b = new FakeClient();
+    s.attach(a, { mode: "write", cols: 100, rows: 30, fresh: true });
+    expect(a.last("hello")).toMatchObject({ writer: true, resumed: "new" });
+    expect(pty.sizes.at(-1)).toEqual([100, 30]);
+    s.attach(b, { mode: "write", cols: 90, rows: 20, byId: true });
+    expect(b.last("hello")!.writer).toBe(true);
+    expect(a.last("role")).toMatchObject({ writer: false });
+    expect(pty.sizes.at(-1)).toEqual([90, 20]);
+    s.input(a, new TextEncoder().encode("ls\r"));
+    expect(a.last("role")).toMatchObject({ writer: true });
+    expect(b.last("role")).toMatchObject({ writer: false });
+    expect(pty.sizes.at(-1)).toEqual([100, 30]);
+    expect(pty.input()).toBe("ls\r");
+    s.detach(a); // the writer leaves: the most recent write-mode client takes over
+    expect(b.last("role")).toMatchObject({ writer: true });
+  });
+
+  test("a view-only client cannot type or take over; it is told, at most every 2 s", () => {
+    const { s, pty } = session();
+    const w = new FakeClient(), v = new FakeClient();
+    s.attach(w, { mode: "write", fresh: true });
+    s.attach(v, { mode: "view", byId: true });
+    for (let i = 0; i < 5; i++) s.input(v, new TextEncoder().encode("rm -rf /\r"));
+    s.take(v);
+    expect(pty.input()).toBe("");
+    expect(v.messages.filter((m) => m.type === "error" && m.code === "read_only").length).toBe(2); // one for the input burst, one for take
+    expect(w.messages.some((m) => m.type === "role")).toBe(false);
+  });
+});
+
+describe("flow control", () => {
+  test("past SOCKET_HIGH_BYTES queued a client is skipped; below SOCKET_LOW_BYTES it catches up from the log, byte for byte", async () => {
+    const { s, pty } = session();
+    const fast = new FakeClient(), slow = new FakeClient();
+    s.attach(fast, { mode: "write", fresh: true });
+    s.attach(slow, { mode: "view", offset: 0, byId: true });
+    await tick(); // the attach's catch-up settles (in a server, every socket event is a task of its own)
+    slow.stalled = true;
+    let sent = 0;
+    for (let i = 0; sent < 3 * SOCKET_HIGH_BYTES; i++) {
+      const c = chunk(16 << 10, String.fromCharCode(97 + (i % 26)));
+      pty.emit(c);
+      sent += c.length;
+    }
+    expect(fast.bytes()).toBe(sent); // the fast one is never slowed
+    expect(slow.bytes()).toBeLessThan(sent);
+    expect(slow.bytes()).toBeGreaterThanOrEqual(SOCKET_HIGH_BYTES);
+    // It drains: everything it missed comes from the log, in order, nothing twice.
+    slow.stalled = false;
+    slow.queued = SOCKET_LOW_BYTES;
+    s.drained(slow);
+    await tick();
+    expect(slow.bytes()).toBe(sent);
+    expect(slow.text()).toBe(fast.text());
+    expect(slow.messages.some((m) => m.type === "snapshot")).toBe(false);
+  });
+
+  test("a client the log has moved past gets a snapshot, then the log from the snapshot's offset", async () => {
+    const { s, pty, screens } = session();
+    const fast = new FakeClient(), slow = new FakeClient();
+    s.attach(fast, { mode: "write", fresh: true });
+    s.attach(slow, { mode: "view", offset: 0, byId: true });
+    await tick();
+    slow.stalled = true;
+    for (let n = 0; n < OUTPUT_LOG_BYTES + (1 << 20); n += 64 << 10) pty.emit(chunk(64 << 10));
+    slow.stalled = false;
+    slow.queued = 0;
+    s.drained(slow);
+    await tick();
+    await tick();
+    const snap = slow.last("snapshot");
+    expect(screens.snapshots).toBe(1);
+    expect(snap).toBeTruthy();
+    pty.emit("tail");
+    expect(slow.text().endsWith("tail")).toBe(true);
+  });
+
+  test("a browser (it acks) more than BROWSER_REPLAY_LIMIT_BYTES behind skips to the present with a snapshot instead of a replay", async () => {
+    const { s, pty } = session();
+    const writer = new FakeClient(), browser = new FakeClient();
+    s.attach(writer, { mode: "write", fresh: true });
+    s.attach(browser, { mode: "view", offset: 0, byId: true });
+    await tick();
+    s.ack(browser, 0); // it acks: from now on unacked bytes count
+    for (let n = 0; n < 2 * BROWSER_REPLAY_LIMIT_BYTES; n += 64 << 10) pty.emit(chunk(64 << 10));
+    const before = browser.bytes();
+    expect(before).toBeLessThan(2 * BROWSER_REPLAY_LIMIT_BYTES); // it stopped at the unacked watermark
+    s.ack(browser, before); // it parsed all it had
+    await tick();
+    await tick();
+    expect(browser.last("snapshot")).toBeTruthy();
+    expect(browser.bytes() - before).toBeLessThan(BROWSER_REPLAY_LIMIT_BYTES); // no replay of the flood
+  });
+});
+
+describe("pausing the program", () => {
+  test("when every client is HOLD_AHEAD_BYTES behind the program's output is paused; a client catching up releases it", async () => {
+    const { s, pty } = session();
+    const c = new FakeClient();
+    s.attach(c, { mode: "write", fresh: true });
+    await tick();
+    c.stalled = true;
+    for (let n = 0; n <= HOLD_AHEAD_BYTES + 2 * SOCKET_HIGH_BYTES; n += 64 << 10) pty.emit(chunk(64 << 10));
+    expect(pty.outputPaused).toBe(true);
+    c.stalled = false;
+    c.queued = 0;
+    s.drained(c); // catches up from the log: within RELEASE_AHEAD_BYTES, the program goes on
+    await tick();
+    expect(pty.outputPaused).toBe(false);
+    expect(c.bytes()).toBeGreaterThan(HOLD_AHEAD_BYTES - RELEASE_AHEAD_BYTES);
+  });
+
+  test("a detached session may print its burst, then waits; a client attaching lets it go at once", () => {
+    const { s, pty } = session();
+    const c = new FakeClient();
+    s.attach(c, { mode: "write", fresh: true });
+    s.input(c, new TextEncoder().encode("yes\r")); // worth keeping: a detach starts the full grace
+    s.detach(c);
+    pty.emit(chunk(DETACHED_OUTPUT_BURST_BYTES - 1));
+    expect(pty.outputPaused).toBe(false);
+    pty.emit(chunk(64 << 10));
+    expect(pty.outputPaused).toBe(true);
+    s.attach(new FakeClient(), { mode: "write", byId: true });
+    expect(pty.outputPaused).toBe(false);
+  });
+});
+
+describe("lifetime", () => {
+  test("a disposable session ends soon after its client left, one typed into waits for the grace period; ending reaps and closes the PTY", async () => {
+    const { s, pty, ended } = session(50); // grace 50 ms: shorter than the disposable grace, so both end fast here
+    const c = new FakeClient();
+    s.attach(c, { mode: "write", fresh: true });
+    expect(s.keptBy.size).toBe(0);
+    s.input(c, new TextEncoder().encode("x"));
+    expect([...s.keptBy]).toEqual(["input"]);
+    s.detach(c);
+    expect(s.detached).toBe(true);
+    await Bun.sleep(120);
+    expect(s.state).toBe("ended");
+    expect(ended).toEqual([s]);
+    expect(pty.closed).toBe(true);
+    expect(pty.hasExited).toBe(true);
+  });
+
+  test("the program's exit reaches every client as exit then close 1000, after the output it had not had", async () => {
+    const { s, pty } = session();
+    const c = new FakeClient();
+    s.attach(c, { mode: "write", fresh: true });
+    pty.emit("bye\r\n");
+    pty.exit(3);
+    await Bun.sleep(10);
+    expect(c.text()).toBe("bye\r\n");
+    expect(c.last("exit")).toMatchObject({ code: 3, signal: null });
+    expect(c.closed).toEqual({ code: CloseCode.normal, reason: "program exited" });
+  });
+});
+
+describe("the pool with fake terminals", () => {
+  const pool = (o: { maxSessions?: number; maxDetached?: number } = {}) => {
+    const t = fakeTerminals();
+    const p = new Pool({
+      command: ["fake"], env: {}, maxSessions: o.maxSessions ?? 8, maxDetached: o.maxDetached ?? 8, graceMs: 60_000, idleTimeoutMs: 0, spares: 0,
+      screen: new FakeScreens(), log: noLog, spawn: t.spawn, reap: t.reap,
+    });
+    return { p, t };
+  };
+  const dropped = (p: Pool, typed: boolean) => {
+    const s = p.create(80, 24);
+    const c = new FakeClient();
+    s.attach(c, { mode: "write", fresh: true });
+    if (typed) s.input(c, new TextEncoder().encode("x"));
+    s.detach(c);
+    return s;
+  };
+
+  test("past --max-detached the never-used session goes first, then the longest detached of the kept ones", () => {
+    const { p } = pool({ maxDetached: 2 });
+    const typed = dropped(p, true);
+    const unused = dropped(p, false);
+    const typed2 = dropped(p, true); // three detached, room for two
+    expect(unused.state).toBe("ending");
+    expect([typed.state, typed2.state]).toEqual(["live", "live"]);
+    const typed3 = dropped(p, true);
+    expect(typed.state).toBe("ending"); // the longest detached of those equally kept
+    expect([typed2.state, typed3.state]).toEqual(["live", "live"]);
+    expect(p.evicted).toBe(2);
+  });
+
+  test("a new session under --max-sessions ends a detached one; with every session attached it is refused", () => {
+    const { p } = pool({ maxSessions: 2 });
+    const s1 = dropped(p, false);
+    p.create(80, 24).attach(new FakeClient(), { mode: "write", fresh: true });
+    const s3 = p.create(80, 24); // makes room: the detached one goes
+    expect(s1.state).toBe("ending");
+    s3.attach(new FakeClient(), { mode: "write", fresh: true });
+    expect(() => p.create(80, 24)).toThrow("each with a client attached");
+  });
+});
