@@ -307,6 +307,9 @@ class Link implements Connection {
     sock.onclose = (ev) => void closed(ev.code, ev.reason);
   }
 
+  /** The terminal's input modes as the program set them (from `termmode`); null until told. */
+  termMode: { echo: boolean; canonical: boolean } | null = null;
+
   private control(msg: ServerMessage | null, raw: string): void {
     const view = this.view;
     switch (msg?.type) {
@@ -348,6 +351,11 @@ class Link implements Connection {
         break;
       case "download":
         break; // for file transfer (transfer.ts subscribes): a notice with a button, output alone never downloads anything
+      case "termmode":
+        this.termMode = { echo: msg.echo, canonical: msg.canonical };
+        break;
+      case "draining":
+        break; // for features that show it (subscribers)
       default:
         console.warn("bunty: ignored unknown control message", raw); // later protocol versions add types
         return;

@@ -275,7 +275,26 @@ export interface DownloadMessage {
   /** Its size in bytes when it was offered. */
   size: number;
 }
-export type ServerMessage = HelloMessage | SnapshotMessage | SizeMessage | RoleMessage | ExitMessage | ErrorMessage | PongMessage | DownloadMessage;
+/**
+ * The terminal's input modes, as the program set them (termios ECHO and ICANON), sent after
+ * `hello` and whenever they change (checked as output arrives). What a page may predict depends
+ * on them: `echo` and `canonical` both on, the kernel echoes typed text (a program reading lines,
+ * like `cat`); both off, the program echoes by itself (readline, vim, ssh); `echo` off with
+ * `canonical` on, nothing is echoed: a password is being typed (sudo, `read -s`): never predict.
+ */
+export interface TermModeMessage {
+  type: "termmode";
+  echo: boolean;
+  canonical: boolean;
+}
+/** The server is draining (an upgrade, a scale-down): it takes no new sessions, and ends this one in `inMs`. */
+export interface DrainingMessage {
+  type: "draining";
+  inMs: number;
+  /** Why, for the page to show. */
+  reason: string;
+}
+export type ServerMessage = HelloMessage | SnapshotMessage | SizeMessage | RoleMessage | ExitMessage | ErrorMessage | PongMessage | DownloadMessage | TermModeMessage | DrainingMessage;
 
 // ---- client -> server (text frames, JSON) ----
 

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { CloseCode } from "../protocol/index.ts";
 import { BROWSER_REPLAY_LIMIT_BYTES, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES } from "../server/core/delivery.ts";
 import { OUTPUT_LOG_BYTES } from "../server/core/outlog.ts";
-import { Pool } from "../server/core/pool.ts";
+import { Pool, SHED_HOLD_MS, SHED_LAG_MS, SHED_MIN_BYTES } from "../server/core/pool.ts";
 import { DETACHED_OUTPUT_BURST_BYTES, HOLD_AHEAD_BYTES, RELEASE_AHEAD_BYTES, Session } from "../server/core/session.ts";
 import { FakeClient, FakeScreens, fakeTerminals, noLog } from "./fakes.ts";
 
@@ -223,5 +223,46 @@ describe("the pool with fake terminals", () => {
     expect(s1.state).toBe("ending");
     s3.attach(new FakeClient(), { mode: "write", fresh: true });
     expect(() => p.create(80, 24)).toThrow("each with a client attached");
+  });
+});
+
+describe("terminal modes", () => {
+  test("clients are told the echo and canonical modes after hello, and of each change before the output it came with", () => {
+    const { s, pty } = session();
+    const c = new FakeClient();
+    pty.mode = { echo: false, canonical: false }; // a line editor (readline) at its prompt
+    s.attach(c, { mode: "write", fresh: true });
+    expect(c.messages.map((m) => m.type)).toEqual(["hello", "termmode"]);
+    expect(c.last("termmode")).toMatchObject({ echo: false, canonical: false });
+    pty.emit("$ ");
+    expect(c.messages.filter((m) => m.type === "termmode").length).toBe(1); // unchanged: not repeated
+    pty.mode = { echo: false, canonical: true }; // sudo turned echo off before printing its prompt
+    pty.emit("[sudo] password for me: ");
+    const i = c.messages.findLastIndex((m) => m.type === "termmode");
+    expect(c.messages[i]).toMatchObject({ echo: false, canonical: true });
+    expect(c.text().endsWith("password for me: ")).toBe(true);
+  });
+});
+
+describe("load shedding", () => {
+  test("while the loop is late a flooding session is paused for SHED_HOLD_MS at a time, never longer, even if the loop stays late", async () => {
+    const t = fakeTerminals();
+    const p = new Pool({
+      command: ["fake"], env: {}, maxSessions: 4, maxDetached: 4, graceMs: 60_000, idleTimeoutMs: 0, spares: 0,
+      screen: new FakeScreens(), log: noLog, spawn: t.spawn, reap: t.reap,
+    });
+    const s = p.create(80, 24);
+    s.attach(new FakeClient(), { mode: "write", fresh: true });
+    const pty = t.ptys[0]!;
+    pty.emit(chunk(SHED_MIN_BYTES + 1));
+    p.shedLoad(SHED_LAG_MS + 20); // late: the heavy printer is paused
+    expect(pty.outputPaused).toBe(true);
+    p.shedLoad(SHED_LAG_MS - 5); // still late enough to stay overloaded (above the release lag)...
+    expect(pty.outputPaused).toBe(true);
+    await Bun.sleep(SHED_HOLD_MS + 20);
+    p.shedLoad(SHED_LAG_MS - 5); // ...but its pause is over: it goes on (Ctrl-C's prompt must get out)
+    expect(pty.outputPaused).toBe(false);
+    pty.emit(chunk(SHED_MIN_BYTES + 1)); // it floods again while the loop is late: paused at once
+    expect(pty.outputPaused).toBe(true);
   });
 });

@@ -42,6 +42,11 @@ export class FakePty implements Pty {
   pauseOutput(paused: boolean): void {
     this.outputPaused = paused;
   }
+  /** The program's termios input modes; tests change them as a program would. */
+  mode: { echo: boolean; canonical: boolean } = { echo: true, canonical: true };
+  modes() {
+    return this.closed ? null : { ...this.mode };
+  }
   signal(): void {}
   close(): void {
     this.closed = true;

@@ -14,14 +14,15 @@ import { Session, SESSION_END_BOUND_MS, type Screens, type SessionOptions } from
 /** How often sessions are checked against the idle timeout. */
 const IDLE_SWEEP_MS = 1000;
 /**
- * Load shedding, the fairness rule between sessions: when the event loop is this late (ms), the
- * sessions that printed more than SHED_MIN_BYTES in the last lag sample are paused (their
- * programs wait, nothing is lost) until the lag is below SHED_RELEASE_LAG_MS again. So a flood
- * in some sessions cannot starve typing in another one, the API or /api/health.
+ * Load shedding, the fairness rule between sessions: once the event loop is SHED_LAG_MS late, and
+ * until it is back under SHED_RELEASE_LAG_MS, a session that prints more than SHED_MIN_BYTES in a
+ * lag sample is paused for SHED_HOLD_MS at a time (its program waits, nothing is lost). So a
+ * flood in some sessions cannot starve typing in another one, the API or /api/health, and a
+ * session that stopped flooding (Ctrl-C) is never left paused.
  */
 export const SHED_LAG_MS = 30;
 export const SHED_RELEASE_LAG_MS = 10;
-/** A shed session stays paused at least this long, so floods resume one by one, not all at once. */
+/** A shed session is paused this long at a time (then it goes on, and is paused again if it floods again). */
 export const SHED_HOLD_MS = 250;
 /** 16 KiB per 50 ms lag sample (320 KB/s): far above typing and its echo. */
 export const SHED_MIN_BYTES = 16 << 10;
@@ -347,8 +348,10 @@ export class Pool {
     else if (lagMs <= SHED_RELEASE_LAG_MS) this.load.overloaded = false;
     const now = performance.now();
     for (const s of this.sessions.values()) {
-      if (this.load.overloaded && s.recentBytes > SHED_MIN_BYTES) s.shedFor(SHED_HOLD_MS);
-      else if (!this.load.overloaded && s.shedUntil <= now) s.shedFor(0);
+      // A pause lasts its time and no longer, overloaded or not: a session that floods again is
+      // paused again at once (Session.output), one that went quiet (Ctrl-C: only a prompt) is not.
+      if (s.shedUntil > 0 && s.shedUntil <= now) s.shedFor(0);
+      else if (this.load.overloaded && s.recentBytes > SHED_MIN_BYTES) s.shedFor(SHED_HOLD_MS);
       s.recentBytes = 0;
     }
   }

@@ -43,6 +43,8 @@ export interface Pty {
   pauseOutput(paused: boolean): void;
   /** Whether the output is held right now (as asked; takes effect once the terminal's descriptor is open). */
   readonly outputPaused: boolean;
+  /** The terminal's input modes as the program set them (termios ECHO, ICANON); null once closed or where unknown. */
+  modes(): { echo: boolean; canonical: boolean } | null;
   signal(sig: NodeJS.Signals): void;
   /** Closes the PTY master (idempotent). A live program gets SIGHUP from the kernel. */
   close(): void;
@@ -52,6 +54,9 @@ export class SpawnError extends Error {
   override name = "SpawnError";
 }
 
+/** c_lflag bits on Linux (<asm-generic/termbits.h>); other systems number them differently, and modes() answers null there. */
+const ECHO = 0o10, ICANON = 0o2;
+const LINUX = process.platform === "linux";
 /** tcflow(3) actions (Linux, glibc and musl). */
 const TCOOFF = 0, TCOON = 1;
 type Tcflow = (fd: number, action: number) => number;
@@ -150,6 +155,11 @@ export function spawnPty(opts: PtyOptions): Pty {
     },
     get outputPaused() {
       return wantPaused;
+    },
+    modes() {
+      if (closed || !LINUX) return null;
+      const f = term.localFlags; // tcgetattr on the master: the slave's termios, on Linux (about 1 µs)
+      return typeof f === "number" && f !== 0 ? { echo: (f & ECHO) !== 0, canonical: (f & ICANON) !== 0 } : null;
     },
     pauseOutput(paused) {
       if (closed || paused === wantPaused || !tcflow()) return;

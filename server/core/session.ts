@@ -45,6 +45,13 @@ const DETACHED_RESUME_MIN_MS = 50;
  */
 export const HOLD_AHEAD_BYTES = OUTPUT_LOG_BYTES / 2;
 export const RELEASE_AHEAD_BYTES = 1 << 20;
+/**
+ * The terminal's modes (echo, canonical) are read with every output chunk smaller than this (a
+ * prompt, an echo: where a program changes them, e.g. sudo before "Password:"), and otherwise at
+ * most every MODE_CHECK_MS (a flood). Clients hear of a change before the output it came with.
+ */
+const MODE_CHECK_SMALL_BYTES = 4096;
+const MODE_CHECK_MS = 50;
 
 export const SESSION_END_BOUND_MS = REAP_BOUND_MS + EXIT_WAIT_MS;
 
@@ -165,6 +172,9 @@ export class Session {
   shedUntil = 0;
   /** Output bytes since the pool last looked (Pool.shedLoad). */
   recentBytes = 0;
+  /** The terminal's modes as last told to clients, and when they were last read. */
+  private modes: { echo: boolean; canonical: boolean } | null = null;
+  private modesAt = 0;
   private readonly opts: SessionOptions;
 
   /** Throws SpawnError when the program cannot be started. */
@@ -281,6 +291,8 @@ export class Session {
       type: "hello", protocol: PROTOCOL_VERSION, session: this.id, pid: this.pid, command: this.command, cols: this.cols, rows: this.rows,
       offset: resumed === "snapshot" ? this.log.end : from, resumed, mode: o.mode, writer: this.writer === a,
     });
+    this.modes ??= this.pty.modes();
+    if (this.modes) this.send(client, { type: "termmode", ...this.modes });
     void delivery.catchUp();
   }
 
@@ -404,8 +416,19 @@ export class Session {
     this.log.append(bytes);
     this.watch?.(bytes);
     if (this.attached.size === 0) return this.spendDetached(bytes.length);
+    const now = performance.now();
+    if (bytes.length < MODE_CHECK_SMALL_BYTES || now - this.modesAt > MODE_CHECK_MS) this.checkModes(now);
     for (const a of this.attached.values()) a.delivery.push(bytes);
     if (!this.held) this.checkHold();
+  }
+
+  /** Tells clients when the program changed the terminal's echo or canonical mode. */
+  private checkModes(now: number): void {
+    this.modesAt = now;
+    const m = this.pty.modes();
+    if (!m || (this.modes && m.echo === this.modes.echo && m.canonical === this.modes.canonical)) return;
+    this.modes = m;
+    this.broadcast({ type: "termmode", ...m });
   }
 
   /** Holds the program's output while every client is far behind, lets it go once one is close again. */
@@ -462,7 +485,7 @@ export class Session {
   /** The pool pauses a session that prints the most while the event loop is overloaded, for at least `ms` (0 releases it). */
   shedFor(ms: number): void {
     const on = ms > 0 && !this.ending;
-    if (on) this.shedUntil = performance.now() + ms;
+    this.shedUntil = on ? performance.now() + ms : 0;
     if (on === this.shed) return;
     this.shed = on;
     this.applyPause();
