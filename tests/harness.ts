@@ -50,7 +50,10 @@ export async function startServer(opts: { args?: string[]; command?: string[]; c
   const mark = `bunty-test-${crypto.randomUUID()}`;
   const home = mkdtempSync(join(tmpdir(), "bunty-home-"));
   const cmd = [...(opts.bin ?? [BUN, join(ROOT, "server/main.ts")]), "--port", "0", "--log-level", "warn", "--env", `BUNTY_TEST_MARK=${mark}`, ...(opts.args ?? []), "--", ...(opts.command ?? SHELL)];
-  const proc = Bun.spawn(cmd, {
+  // In a session of its own, as a service runs (systemd, a container): the server then leads its
+  // session, its scheduling group is its own (server/core/sched.ts), and a test's Ctrl-C is not its.
+  // `setsid` execs in place here (a Bun child is not a process-group leader), so the pid is the server's.
+  const proc = Bun.spawn(["setsid", ...cmd], {
     cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH!, HOME: home, SHELL: "/bin/bash", PS1: PROMPT, LANG: "C.UTF-8" },
     stdin: "ignore",

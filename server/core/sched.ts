@@ -8,6 +8,11 @@
 // server's own group gets a modest head start; the programs keep their normal priority among
 // themselves and against the rest of the machine. Without the permission, or without autogroup
 // (a systemd service or a container: cgroups decide there), nothing changes.
+//
+// The group is the server's session's, which it shares with whatever else runs in that session:
+// started from an interactive shell, that is the user's shell and every job in it. So the server
+// changes it only when it leads its session (a service, `setsid bunty`, a container's first
+// process); otherwise it leaves the user's session as it is and says so.
 
 import { readFile, writeFile } from "node:fs/promises";
 
@@ -22,6 +27,9 @@ export async function raiseOwnPriority(): Promise<{ applied: boolean; reason: st
   const signal = AbortSignal.timeout(PROC_TIMEOUT_MS);
   try {
     if ((await readFile("/proc/sys/kernel/sched_autogroup_enabled", { encoding: "utf8", signal })).trim() !== "1") return { applied: false, reason: "autogroup is off" };
+    const stat = await readFile("/proc/self/stat", { encoding: "latin1", signal });
+    const sid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+    if (sid !== process.pid) return { applied: false, reason: "not the leader of its session (its group is shared with the shell that started it): run it as a service or with setsid" };
     await writeFile("/proc/self/autogroup", String(SERVER_AUTOGROUP_NICE), { signal });
     return { applied: true, reason: `autogroup nice ${SERVER_AUTOGROUP_NICE}` };
   } catch (e) {
