@@ -168,10 +168,8 @@ describe("--record DIR", () => {
       expect(await until(async () => (await s.health()).spares === 1, 5000)).toBe(true);
       await Bun.sleep(300); // the spare prints its prompt
       const c = await TestClient.open(s, "?cols=100&rows=30", true); // the spare was started at 80x24
-      expect(c.hello()!.resumed).toBe("snapshot"); // it was a spare that had already printed
-      // Wait for the snapshot before typing: a program that exits while a client's snapshot is still
-      // on its way leaves that client with nothing (Delivery.finish() skips a client mid-catch-up).
-      expect(await until(() => c.find("snapshot"), 5000)).toBeTruthy();
+      expect(c.hello()!.resumed).toBe("new"); // a spare that had already printed: its prompt comes as bytes from 0
+      expect(await c.waitFor(/\$ /, 5000)).toBe(true);
       const id = c.hello()!.session;
       c.type("echo from-spare-$((40+2)); exit\r");
       expect(await c.waitClosed()).toBeTruthy();

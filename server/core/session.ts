@@ -53,6 +53,12 @@ export const RELEASE_AHEAD_BYTES = 1 << 20;
 const MODE_CHECK_SMALL_BYTES = 4096;
 const MODE_CHECK_MS = 50;
 
+/**
+ * A session handed out with at most this much output, all still in the log (a warm spare's
+ * prompt), streams it from offset 0 like a session started for the client: the bytes go out with
+ * the hello, where a snapshot would wait for a screen model to parse them first.
+ */
+export const FRESH_REPLAY_BYTES = 64 << 10;
 export const SESSION_END_BOUND_MS = REAP_BOUND_MS + EXIT_WAIT_MS;
 
 /** What a session needs from a connected client. The socket layer implements it. */
@@ -261,6 +267,11 @@ export class Session {
     const why = disposable ? "never used, and no client came back" : "no client within the grace period";
     this.graceTimer = setTimeout(() => void this.end(CloseCode.sessionEnded, why), ms);
     this.opts.onDetached?.(this);
+  }
+
+  /** True while the whole of the output is small and still in the log: a new client can get it as bytes from 0 (FRESH_REPLAY_BYTES). */
+  get replayable(): boolean {
+    return this.log.start === 0 && this.log.end <= FRESH_REPLAY_BYTES;
   }
 
   /** A spare is handed out: from now on it is a session like any other. */

@@ -210,7 +210,7 @@ export function socketEndpoint({ pool, auth, log, identityOf, fds, opts }: Socke
       void pool.room(conn.gone.signal).then(() => {
         if (conn.gone.signal.aborted) return;
         const s = pool.create(d.attach.cols ?? Limits.defaultCols, d.attach.rows ?? Limits.defaultRows, d.args.length ? [...opts.command, ...d.args] : undefined, env);
-        d.attach.fresh = s.log.end === 0;
+        d.attach.fresh = s.replayable; // a spare's prompt comes as bytes, at once
         d.attach.offset = undefined;
         attachTo(s);
       }).catch((e) => {
