@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { CloseCode } from "../protocol/index.ts";
 import { BROWSER_REPLAY_LIMIT_BYTES, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES } from "../server/core/delivery.ts";
 import { OUTPUT_LOG_BYTES } from "../server/core/outlog.ts";
-import { Pool, SHED_HOLD_MS, SHED_LAG_MS, SHED_MIN_BYTES } from "../server/core/pool.ts";
+import { Pool, SHED_HOLD_MS, SHED_LAG_MS, SHED_MIN_BYTES, SHED_RELEASE_LAG_MS, SHED_SEVERE_LAG_MS } from "../server/core/pool.ts";
 import { DETACHED_OUTPUT_BURST_BYTES, HOLD_AHEAD_BYTES, RELEASE_AHEAD_BYTES, Session } from "../server/core/session.ts";
 import { FakeClient, FakeScreens, fakeTerminals, noLog } from "./fakes.ts";
 
@@ -245,15 +245,23 @@ describe("terminal modes", () => {
 });
 
 describe("load shedding", () => {
-  test("while the loop is late a flooding session is paused for SHED_HOLD_MS at a time, never longer, even if the loop stays late", async () => {
+  const pool = () => {
     const t = fakeTerminals();
     const p = new Pool({
       command: ["fake"], env: {}, maxSessions: 4, maxDetached: 4, graceMs: 60_000, idleTimeoutMs: 0, spares: 0,
       screen: new FakeScreens(), log: noLog, spawn: t.spawn, reap: t.reap,
     });
-    const s = p.create(80, 24);
-    s.attach(new FakeClient(), { mode: "write", fresh: true });
-    const pty = t.ptys[0]!;
+    const open = () => {
+      p.create(80, 24).attach(new FakeClient(), { mode: "write", fresh: true });
+      return t.ptys.at(-1)!;
+    };
+    return { p, open };
+  };
+
+  test("while the loop is late a flooding session is paused for SHED_HOLD_MS at a time, never longer, even if the loop stays late", async () => {
+    const { p, open } = pool();
+    const pty = open();
+    open(); // somebody typing in another session: the one to protect
     pty.emit(chunk(SHED_MIN_BYTES + 1));
     p.shedLoad(SHED_LAG_MS + 20); // late: the heavy printer is paused
     expect(pty.outputPaused).toBe(true);
@@ -264,5 +272,21 @@ describe("load shedding", () => {
     expect(pty.outputPaused).toBe(false);
     pty.emit(chunk(SHED_MIN_BYTES + 1)); // it floods again while the loop is late: paused at once
     expect(pty.outputPaused).toBe(true);
+  });
+
+  test("one flood with nobody to protect is left to run, unless the loop is SHED_SEVERE_LAG_MS late; two floods are shed", () => {
+    const { p, open } = pool();
+    const a = open();
+    a.emit(chunk(SHED_MIN_BYTES + 1));
+    p.shedLoad(SHED_LAG_MS + 20); // late, but the only session with a client is the flood: pausing it helps nobody
+    expect(a.outputPaused).toBe(false);
+    a.emit(chunk(SHED_MIN_BYTES + 1));
+    p.shedLoad(SHED_SEVERE_LAG_MS + 1); // the server itself is in danger (the API, /api/health)
+    expect(a.outputPaused).toBe(true);
+    p.shedLoad(SHED_RELEASE_LAG_MS); // calm again
+    const b = open();
+    for (const pty of [a, b]) pty.emit(chunk(SHED_MIN_BYTES + 1));
+    p.shedLoad(SHED_LAG_MS + 20); // two floods take turns on the loop: both wait
+    expect([a.outputPaused, b.outputPaused]).toEqual([true, true]);
   });
 });

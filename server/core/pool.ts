@@ -16,12 +16,17 @@ const IDLE_SWEEP_MS = 1000;
 /**
  * Load shedding, the fairness rule between sessions: once the event loop is SHED_LAG_MS late, and
  * until it is back under SHED_RELEASE_LAG_MS, a session that prints more than SHED_MIN_BYTES in a
- * lag sample is paused for SHED_HOLD_MS at a time (its program waits, nothing is lost). So a
- * flood in some sessions cannot starve typing in another one, the API or /api/health, and a
- * session that stopped flooding (Ctrl-C) is never left paused.
+ * lag sample is paused for SHED_HOLD_MS at a time (its program waits, nothing is lost), if there
+ * is someone to protect from it: another session with a client that is not flooding (typing, a
+ * prompt), or another flood (many floods take turns on the loop, and the API and /api/health wait
+ * behind all of them). So a flood in some sessions cannot starve typing in another one, and a
+ * session that stopped flooding (Ctrl-C) is never left paused. One flood alone is left to run:
+ * pausing it would protect nobody and only slow it (a late timer on a busy machine is mostly other
+ * processes' doing), unless the loop is SHED_SEVERE_LAG_MS late.
  */
 export const SHED_LAG_MS = 30;
 export const SHED_RELEASE_LAG_MS = 10;
+export const SHED_SEVERE_LAG_MS = 250;
 /** A shed session is paused this long at a time (then it goes on, and is paused again if it floods again). */
 export const SHED_HOLD_MS = 250;
 /** 16 KiB per 50 ms lag sample (320 KB/s): far above typing and its echo. */
@@ -108,6 +113,9 @@ export class Pool {
   private readonly roomWaiters: (() => void)[] = [];
   /** Read by every session on every output chunk: while set, a session past SHED_MIN_BYTES since the last sample pauses itself at once. */
   private readonly load = { overloaded: false, shedMinBytes: SHED_MIN_BYTES, shedMs: SHED_HOLD_MS };
+  /** The loop is SHED_LAG_MS late (until it is back under SHED_RELEASE_LAG_MS), or even SHED_SEVERE_LAG_MS. */
+  private lagging = false;
+  private severe = false;
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
@@ -344,8 +352,17 @@ export class Pool {
 
   /** Called with every event-loop lag sample (lag.ts): pauses the heaviest printers while the loop is late. */
   shedLoad(lagMs: number): void {
-    if (lagMs > SHED_LAG_MS) this.load.overloaded = true;
-    else if (lagMs <= SHED_RELEASE_LAG_MS) this.load.overloaded = false;
+    if (lagMs > SHED_LAG_MS) this.lagging = true;
+    else if (lagMs <= SHED_RELEASE_LAG_MS) this.lagging = this.severe = false;
+    if (lagMs > SHED_SEVERE_LAG_MS) this.severe = true;
+    // Someone to protect: a session with a client that is not flooding (and not paused for flooding),
+    // or other floods: several floods take turns on the loop, one alone does not hold it up.
+    let quiet = false, floods = 0;
+    for (const s of this.sessions.values()) {
+      if (s.recentBytes > SHED_MIN_BYTES) floods++;
+      else if (s.clientCount > 0 && s.shedUntil === 0) quiet = true;
+    }
+    this.load.overloaded = this.lagging && (quiet || floods > 1 || this.severe);
     const now = performance.now();
     for (const s of this.sessions.values()) {
       // A pause lasts its time and no longer, overloaded or not: a session that floods again is
