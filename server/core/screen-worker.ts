@@ -70,6 +70,15 @@ const models = new Map<number, Model>();
 let stats: Float64Array<ArrayBufferLike> = new Float64Array(Stat.length);
 let scrollback = 1000, floodRate = 4 << 20, floodWindowMs = 250, quietMs = 50, keepBytes = 2 * 1024 * 1024;
 let timer: ReturnType<typeof setInterval> | undefined;
+let pollMs = 10, idlePollMs = 100, idleAfterMs = 200;
+/** The poll period in force, and when a log last changed (or a model was busy). */
+let period = 0, lastActive = 0;
+
+function poll(ms: number): void {
+  if (period === ms) return;
+  clearInterval(timer);
+  timer = setInterval(tick, (period = ms));
+}
 
 const endOf = (m: Model) => Number(Atomics.load(m.end, 0));
 
@@ -152,8 +161,14 @@ function step(m: Model): void {
 }
 
 function tick(): void {
-  for (const m of models.values()) step(m);
+  const now = performance.now();
+  for (const m of models.values()) {
+    const before = m.lastEnd;
+    step(m);
+    if (m.lastEnd !== before || m.writing || m.marks.length > 0 || endOf(m) !== m.lastEnd) lastActive = now;
+  }
   updateBacklog();
+  poll(now - lastActive > idleAfterMs ? idlePollMs : pollMs); // slower while every log is still
 }
 
 function updateBacklog(): void {
@@ -171,12 +186,15 @@ function create(h: number, cols: number, rows: number, log: SharedLog, from: num
 
 function handle(msg: ToWorker): void {
   if (msg.t === "init") {
-    ({ scrollback, floodRate, floodWindowMs, quietMs, keepBytes } = msg);
+    ({ scrollback, floodRate, floodWindowMs, quietMs, keepBytes, pollMs, idlePollMs, idleAfterMs } = msg);
     stats = new Float64Array(msg.stats);
-    clearInterval(timer);
-    timer = setInterval(tick, msg.pollMs);
+    period = 0;
+    lastActive = performance.now();
+    poll(pollMs);
     return;
   }
+  lastActive = performance.now();
+  poll(pollMs); // a new model, a resize or a snapshot: output is likely to follow
   if (msg.t === "create") return create(msg.h, msg.cols, msg.rows, msg.log, msg.from);
   const m = models.get(msg.h);
   switch (msg.t) {

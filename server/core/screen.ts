@@ -23,8 +23,15 @@ import { OutputLog, type SharedLog } from "./outlog.ts";
 export const DEFAULT_SCROLLBACK_LINES = 1000;
 /** Default deadline of snapshot(), in ms. */
 export const SNAPSHOT_TIMEOUT_MS = 2000;
-/** How often the worker looks for new output in the logs. */
+/** How often the worker looks for new output in the logs... */
 export const POLL_MS = 10;
+/**
+ * ...and how often once no log has changed for IDLE_AFTER_MS: idle sessions then cost 10 wakeups
+ * a second instead of 100. Output slower than the flood rate cannot fill half a log in this long,
+ * and a flood found late is parsed from its tail as usual.
+ */
+export const IDLE_POLL_MS = 100;
+export const IDLE_AFTER_MS = 200;
 /**
  * A model whose output came faster than this on average over FLOOD_WINDOW_MS is in a flood: when
  * it is next parsed, only the newest KEEP_BYTES are (parsing a flood costs as much CPU as making
@@ -51,7 +58,7 @@ export interface Snapshot {
 }
 
 export type ToWorker =
-  | { t: "init"; scrollback: number; stats: SharedArrayBuffer; pollMs: number; floodRate: number; floodWindowMs: number; quietMs: number; keepBytes: number }
+  | { t: "init"; scrollback: number; stats: SharedArrayBuffer; pollMs: number; idlePollMs: number; idleAfterMs: number; floodRate: number; floodWindowMs: number; quietMs: number; keepBytes: number }
   | { t: "create"; h: number; cols: number; rows: number; log: SharedLog; from: number }
   | { t: "resize"; h: number; cols: number; rows: number; at: number }
   | { t: "snapshot"; h: number; req: number; at: number }
@@ -171,7 +178,7 @@ export class ScreenModels {
     w.addEventListener("close", (e: Event) => this.lose(w, `exited with code ${(e as CloseEvent).code}`));
     w.postMessage({
       t: "init", scrollback: this.scrollback, stats: this.stats_.buffer as SharedArrayBuffer,
-      pollMs: POLL_MS, floodRate: FLOOD_BYTES_PER_S, floodWindowMs: FLOOD_WINDOW_MS, quietMs: QUIET_MS, keepBytes: KEEP_BYTES,
+      pollMs: POLL_MS, idlePollMs: IDLE_POLL_MS, idleAfterMs: IDLE_AFTER_MS, floodRate: FLOOD_BYTES_PER_S, floodWindowMs: FLOOD_WINDOW_MS, quietMs: QUIET_MS, keepBytes: KEEP_BYTES,
     } satisfies ToWorker);
     return w;
   }
