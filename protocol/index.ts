@@ -105,7 +105,16 @@ export const Paths = {
   /** The OpenAPI description of the HTTP API. */
   openapi: "/openapi/json",
   socket: "/ws",
+  /** POST: drain this instance (no new sessions; its sessions are told, then ended at the deadline; then it exits). docs/deploy.md. */
+  drain: "/api/drain",
+  /** Liveness probe: 200 while the process serves, draining included. Public; also at the server's root, whatever the base path. */
+  live: "/livez",
+  /** Readiness probe: 200 while the instance takes new sessions, 503 while it drains. Public; also at the server's root. */
+  ready: "/readyz",
 } as const;
+
+/** The page's `<meta name=... content=NAME>` tag carrying the instance's name (--instance), for its title. */
+export const INSTANCE_META = "bunty-instance";
 
 /** Paths under one session, after `${Paths.sessions}/ID`. */
 export const SessionPaths = {

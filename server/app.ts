@@ -1,13 +1,16 @@
 // Assembles the server: config -> auth, pool, routes, WebSocket settings, TLS, the guard every
-// request passes (security headers, authentication, rate limit), listen, exit conditions, shutdown.
+// request passes (security headers, probes and front door, authentication, rate limit), listen,
+// exit conditions, the drain, shutdown.
 
 import { Elysia } from "elysia";
 import { chmod } from "node:fs/promises";
-import { CloseCode, Limits, parseQuery, Paths, Query } from "../protocol/index.ts";
-import { loadAssets, withPageOptions } from "./web/assets.ts";
+import { CloseCode, INSTANCE_META, Limits, parseQuery, Paths, Query } from "../protocol/index.ts";
+import { loadAssets, PAGE_PATHS, withMeta, withPageOptions, type Asset } from "./web/assets.ts";
 import { Auth, type Identity } from "./web/auth.ts";
 import type { Config } from "./config/types.ts";
+import { within } from "./core/deadline.ts";
 import { DomainError } from "./core/errors.ts";
+import { fleetAnswer } from "./web/fleet.ts";
 import { HttpError, toHttp } from "./web/errors.ts";
 import { FDS_PER_SESSION, startFdBudget } from "./core/fds.ts";
 import { HostAllowList } from "./web/hosts.ts";
@@ -15,7 +18,7 @@ import { httpRoutes, sameOriginCheck } from "./web/http.ts";
 import { startLagMonitor } from "./core/lag.ts";
 import type { LogFn } from "./core/log.ts";
 import { ENV_NAMES } from "./config/options.ts";
-import { Pool } from "./core/pool.ts";
+import { DRAIN_HANDOVER_MS, Pool } from "./core/pool.ts";
 import { Recordings } from "./core/recorder.ts";
 import { ScreenModels } from "./core/screen.ts";
 import { socketEndpoint } from "./web/socket.ts";
@@ -37,6 +40,14 @@ const DEFAULT_MAX_BODY_BYTES = 128 << 20;
 /** A unix socket is created with this mode unless --socket-mode says otherwise (the umask could have made it 0777). */
 const DEFAULT_SOCKET_MODE = 0o600;
 
+/** What the drain tells the pages when nobody said why. */
+const DRAIN_REASON = "the server is restarting";
+
+export interface ServerHooks {
+  /** A drain began (a signal or POST /api/drain): its sessions end within `inMs`, and `done` resolves once the server has shut down. */
+  onDrain?(inMs: number, done: Promise<void>): void;
+}
+
 export interface RunningServer {
   url: URL;
   /** The URL to print: with the token, when there is one. */
@@ -44,6 +55,13 @@ export interface RunningServer {
   pool: Pool;
   /** Closes clients (1001), ends every session, stops listening. Bounded. */
   shutdown(): Promise<void>;
+  /**
+   * Drains: no new sessions (after the pool's handover), readiness 503, every page told; once the
+   * sessions have ended or `timeoutMs` (default --drain-timeout) has passed, shutdown(). Once: a
+   * later call joins the drain under way. Returns the time left.
+   */
+  drain(timeoutMs: number | undefined, source: string, reason?: string): { inMs: number };
+  readonly draining: boolean;
   /** SIGHUP: applies the options marked `reload` in options.ts (except the log's, which main.ts owns); ignores every other field. Live sessions stay. */
   update(config: Config): void;
 }
@@ -75,7 +93,7 @@ export function securityHeaders(allowEmbed: boolean): Record<string, string> {
 /** A unix socket path given as -i /path or -i unix:/path, else null. */
 export const unixPath = (host: string) => (host.startsWith("unix:") ? host.slice(5) : host.startsWith("/") ? host : null);
 
-export async function startServer(config: Config, log: LogFn): Promise<RunningServer> {
+export async function startServer(config: Config, log: LogFn, hooks: ServerHooks = {}): Promise<RunningServer> {
   const unix = unixPath(config.host);
   const auth = new Auth({
     token: config.token, credential: config.credential, authHeader: config.authHeader, trustedProxies: config.trustedProxies,
@@ -87,9 +105,15 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   if (fds.limit < fdsWanted)
     log("server.fd_limit", { limit: fds.limit, wanted: fdsWanted, message: `the open-file limit (ulimit -n ${fds.limit}) is below what --max-sessions ${config.maxSessions} may need (${fdsWanted}); new sockets are refused near it` }, "warn");
   const assets = await loadAssets();
-  const plainPage = assets.get("/")!;
-  assets.set("/", withPageOptions(plainPage, config.clientOptions));
-  const lag = startLagMonitor((ms) => pool.shedLoad(ms)); // the first sample comes after `pool` is set
+  // Every page names the instance (its title); the terminal page also carries the display defaults (-t).
+  const plainPages = new Map<string, Asset>(PAGE_PATHS.map((p) => [p, assets.get(p)!]));
+  const dressPages = (clientOptions: Record<string, string>) => {
+    for (const [path, page] of plainPages) {
+      const named = withMeta(page, INSTANCE_META, config.instance);
+      assets.set(path, path === Paths.page ? withPageOptions(named, clientOptions) : named);
+    }
+  };
+  dressPages(config.clientOptions);
   // Relative to this file, which a bundle places at the executable's root (scripts/build.ts).
   const screen = new ScreenModels({ scrollback: config.scrollback, log, workerUrl: new URL("./core/screen-worker.ts", import.meta.url) });
   const transfers = config.noFileTransfer ? null : new Transfers({ log, uploadMaxBytes: config.uploadMaxBytes, startCwd: config.cwd ?? process.cwd() });
@@ -101,19 +125,25 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     await recordings.prepare(); // a directory that cannot be made is logged; sessions run unrecorded
   }
   let shutdown: () => Promise<void> = async () => {};
+  /** Wakes the drain once its last session has ended. */
+  let drainIdle: (() => void) | null = null;
   const pool: Pool = new Pool({
     command: config.command, cwd: config.cwd, env, maxSessions: config.maxSessions, maxDetached: config.maxDetached,
     graceMs: config.graceS * 1000, idleTimeoutMs: config.idleTimeoutS * 1000, spares: config.poolSize, screen, log,
     onEnded: (s) => {
       transfers?.forget(s.id);
       auth.endGrants(s.id);
+      if (pool.draining && pool.size === 0) drainIdle?.();
       if (config.once && pool.created > 0 && pool.size === 0) void shutdown().then(() => process.exit(0));
     },
     record: recordings ? (s) => recordings.start({ sessionId: s.id, created: s.created, cols: s.cols, rows: s.rows, command: s.command }, true) : undefined,
     watchOutput: transfers ? (s) => transfers.watch(s) : undefined,
   });
+  // Started after the pool, which sees every sample: the awaits above (the helper's install, the
+  // recording directory) can outlast a sample's 50 ms on a busy machine.
+  const lag = startLagMonitor((ms) => pool.shedLoad(ms));
   // What update() may change, read by the routes on every request: one object or array each, changed in place.
-  const live = { metricsPublic: config.metricsPublic };
+  const live = { metricsPublic: config.metricsPublic, drainTimeoutS: config.drainTimeoutS };
   const allowOrigins = [...config.allowOrigins];
   const policy = { allowed: config.allowCommands, any: config.allowAnyCommand };
   /** The identity the guard found for each request, for the routes (a credential is checked once per request). */
@@ -128,6 +158,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
   const headers = securityHeaders(config.allowEmbed);
   const endpoint = socketEndpoint({ pool, auth, log, identityOf: (r) => identities.get(r), fds, opts: socketOpts });
   const base = config.basePath;
+  const fleet = { instance: config.instance, basePath: base, pool, headers, log };
   const tls = config.tlsCert && config.tlsKey
     ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey), ...(config.tlsCa ? { ca: Bun.file(config.tlsCa), requestCert: true, rejectUnauthorized: true } : {}) }
     : undefined;
@@ -154,6 +185,9 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       };
       if (!hosts.allows(request.headers.get("host")))
         return refuse(421, "unknown_host", `this server does not answer for ${JSON.stringify(request.headers.get("host")!.slice(0, 100))}; start it with --allow-host NAME (docs/security.md: DNS rebinding)`);
+      // The probes and the front door are public: they say whether this instance takes new tabs, and nothing else (web/fleet.ts).
+      const answer = fleetAnswer(request.method, url.pathname, url.search, fleet);
+      if (answer) return answer;
       // Under --base-path, everything else is not ours; the base itself gets its trailing slash (relative URLs need it).
       if (base && url.pathname === base) return Response.redirect(`${base}/${url.search}`, 308);
       if (base && !url.pathname.startsWith(`${base}/`)) return new Response("not found", { status: 404, headers });
@@ -168,8 +202,8 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       identities.set(request, id);
       if (id.ok) {
         // -R: a read-only server starts and ends nothing.
-        if (socketOpts.readonly && ((request.method === "POST" && path === Paths.sessions) || (request.method === "DELETE" && path.startsWith(`${Paths.sessions}/`))))
-          return refuse(403, "read_only", "the server is read-only (-R): sessions are neither started nor ended through the API");
+        if (socketOpts.readonly && ((request.method === "POST" && (path === Paths.sessions || path === Paths.drain)) || (request.method === "DELETE" && path.startsWith(`${Paths.sessions}/`))))
+          return refuse(403, "read_only", "the server is read-only (-R): sessions are neither started nor ended through the API (drain it with SIGTERM)");
         if (request.method === "PUT" && UPLOAD_PATH.test(path)) return; // streamed and counted by the upload route
         if (Number(request.headers.get("content-length")) > MAX_API_BODY_BYTES)
           return Response.json({ error: "too_large", message: `request bodies are limited to ${MAX_API_BODY_BYTES} bytes` }, { status: 413, headers });
@@ -200,7 +234,7 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
       if (code === "VALIDATION" || code === "PARSE") return log("http.refused", { path, status: code === "PARSE" ? 400 : 422, code: code.toLowerCase() }, "warn"); // no message: it quotes the body
       log("http.error", { path, code, message: String((error as Error)?.message ?? error) }, "error");
     })
-    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins, policy, recordings, basePath: base, identityOf: (r) => identities.get(r), fds }))
+    .use(httpRoutes({ pool, lag, screen, assets, auth, log, secure: !!tls, allowOrigins, policy, recordings, basePath: base, identityOf: (r) => identities.get(r), fds, instance: config.instance, drain: (ms, source, reason) => drain(ms, source, reason) }))
     .use(endpoint.routes)
     .use(transferRoutes(transfers, { pool, basePath: base, live: socketOpts, uploadMaxBytes: config.uploadMaxBytes, requireSameOrigin: sameOriginCheck(allowOrigins) }));
   // A unix socket never exists, even for a moment, with more access than asked for: the umask is
@@ -232,6 +266,30 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     })();
     return stopping;
   };
+  let drained: Promise<void> | null = null;
+  const drain = (timeoutMs: number | undefined, source: string, reason = DRAIN_REASON): { inMs: number } => {
+    if (!drained) {
+      const ms = timeoutMs ?? live.drainTimeoutS * 1000;
+      const started = Date.now();
+      log("server.drain", { source, timeoutMs: ms, sessions: pool.size, clients: pool.clientCount() });
+      pool.drain(ms, reason);
+      drained = (async () => {
+        // Not over before the handover, even with no session left: a tab the front door sent here just before may still come.
+        const handover = Math.min(DRAIN_HANDOVER_MS, ms);
+        await Bun.sleep(handover);
+        const idle = new Promise<"idle">((resolve) => {
+          drainIdle = () => resolve("idle");
+          if (pool.size === 0) resolve("idle");
+        });
+        // The sessions go on until they end by themselves or the deadline; then they end as at any shutdown.
+        const cause = await within(idle, ms - handover, "timeout" as const);
+        log("server.drained", { source, cause, sessions: pool.size, ms: Date.now() - started });
+        await shutdown();
+      })();
+      hooks.onDrain?.(ms, drained);
+    }
+    return { inMs: pool.drainNotice()?.inMs ?? 0 };
+  };
   const update = (next: Config) => {
     pool.configure({ maxSessions: next.maxSessions, maxDetached: next.maxDetached, graceMs: next.graceS * 1000, idleTimeoutMs: next.idleTimeoutS * 1000, spares: next.poolSize });
     Object.assign(socketOpts, { readonly: next.readonly, maxClients: next.maxClients });
@@ -243,7 +301,8 @@ export async function startServer(config: Config, log: LogFn): Promise<RunningSe
     }
     Object.assign(policy, { allowed: next.allowCommands, any: next.allowAnyCommand });
     live.metricsPublic = next.metricsPublic;
-    assets.set("/", withPageOptions(plainPage, next.clientOptions));
+    live.drainTimeoutS = next.drainTimeoutS;
+    dressPages(next.clientOptions);
   };
-  return { url, openUrl, pool, shutdown: () => shutdown(), update };
+  return { url, openUrl, pool, shutdown: () => shutdown(), update, drain, get draining() { return pool.draining; } };
 }

@@ -1,5 +1,6 @@
 // Entry point: parse flags (and the config file, and BUNTY_* variables), start the server, print
-// the URL line, handle signals: SIGTERM/SIGINT stop it, SIGHUP rereads the config file.
+// the URL line, handle signals: SIGTERM drains it (with --drain-timeout) or stops it, a second
+// SIGTERM or SIGINT stops it at once, SIGHUP rereads the config file.
 
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -78,15 +79,20 @@ if (generatedToken) config.token = newToken();
 if (config.noToken) config.token = null;
 
 // Through a variable, so that SIGHUP can change the level and format of every later line.
-let logTo = createLogger(config.logLevel, config.logFormat);
+let logTo = createLogger(config.logLevel, config.logFormat, config.instance);
 const log: LogFn = (event, fields, level) => logTo(event, fields, level);
 if (!loopbackOnly && !authenticated) log("security.no_auth", { host: config.host, message: "NO AUTHENTICATION on a non-loopback address: anyone who can reach this port gets a shell" }, "warn");
 if (config.readonly) log("security.readonly", { message: "read-only: every client is view-only (-R)" }, "warn");
 if (argv.some((a) => a === "--token" || a.startsWith("--token=")))
   log("security.token_on_command_line", { message: "--token on the command line can be read by every local user (/proc/PID/cmdline, ps); use BUNTY_TOKEN or --token-file" }, "warn");
 let server: Awaited<ReturnType<typeof startServer>>;
+/** However a drain began (a signal, POST /api/drain), the process exits once it is done, or by the deadline after its sessions' end. */
+const onDrain = (inMs: number, done: Promise<void>) => {
+  setTimeout(() => process.exit(0), inMs + SHUTDOWN_DEADLINE_MS).unref();
+  void done.then(() => process.exit(0));
+};
 try {
-  server = await startServer(config, log);
+  server = await startServer(config, log, { onDrain });
 } catch (e) {
   const msg = (e as Error).message;
   console.error(/EADDRINUSE|EACCES|in use|listen|address/i.test(msg + String((e as { code?: string }).code)) ? `bunty: cannot listen on ${config.host}:${config.port}: ${msg}` : `bunty: cannot start: ${msg}`);
@@ -99,13 +105,19 @@ log("server.priority", priority, "debug");
 const where = unixPath(config.host) ? ` on unix socket ${unixPath(config.host)}, path` : "";
 console.log(`bunty ${VERSION} serving ${JSON.stringify(config.command.join(" "))}${config.readonly ? " read-only" : ""}${where} at ${server.openUrl.href}`);
 
-for (const sig of ["SIGTERM", "SIGINT"] as const) {
-  process.on(sig, () => {
-    log("server.stop", { signal: sig, sessions: server.pool.size });
-    setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
-    server.shutdown().then(() => process.exit(0));
-  });
-}
+const stopNow = (sig: NodeJS.Signals) => {
+  log("server.stop", { signal: sig, sessions: server.pool.size });
+  setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
+  server.shutdown().then(() => process.exit(0));
+};
+// The first SIGTERM drains (--drain-timeout; what systemd, Kubernetes and docker stop send), or
+// joins a drain POST /api/drain began; a second one, or SIGINT (Ctrl-C), ends everything at once.
+let terms = 0;
+process.on("SIGTERM", () => {
+  if (++terms === 1 && (server.draining || config.drainTimeoutS > 0)) return void server.drain(config.drainTimeoutS * 1000, "SIGTERM");
+  stopNow("SIGTERM");
+});
+process.on("SIGINT", () => stopNow("SIGINT"));
 
 /**
  * SIGHUP (only with a config file; without one it ends the process, as by default): rereads the
@@ -126,7 +138,7 @@ function reload(file: string): void {
   const { applied, ignored } = changes(config, next);
   if (ignored.length) log("config.ignored", { file, options: ignored, message: "these options change only with a restart" }, "warn");
   config = reloaded(config, next);
-  if (applied.includes("log-level") || applied.includes("log-format")) logTo = createLogger(config.logLevel, config.logFormat);
+  if (applied.includes("log-level") || applied.includes("log-format")) logTo = createLogger(config.logLevel, config.logFormat, config.instance);
   server.update(config);
   log("config.reload", { file, applied });
   if (applied.includes("readonly") && config.readonly) log("security.readonly", { message: "read-only: every client that connects from now on is view-only (-R)" }, "warn");

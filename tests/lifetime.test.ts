@@ -24,7 +24,7 @@ afterAll(async () => {
 const sessionsOf = async (s: TestServer) => (await (await fetch(new URL("/api/sessions", s.url), { headers: s.auth })).json()) as any[];
 const alive = async (s: TestServer, id: string) => (await sessionsOf(s)).some((x) => x.id === id);
 const metric = async (s: TestServer, name: string) =>
-  Number((await (await fetch(new URL("/metrics", s.url), { headers: s.auth })).text()).match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
+  Number((await (await fetch(new URL("/metrics", s.url), { headers: s.auth })).text()).match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"))?.[1]);
 
 /** A terminal that is opened, optionally typed into, then dropped; returns its session id (and remembers its pid). */
 const pids = new Map<string, number>();

@@ -89,7 +89,7 @@ test("the default text format stays one `time level event key=value` line per ev
     c.type("exit\r");
     expect(await c.waitClosed()).toBeTruthy();
     expect(await until(() => server.stderr().includes("session.end"), 5000)).toBe(true);
-    expect(server.stderr()).toMatch(new RegExp(`^\\S+Z info session\\.end session=${id} pid=\\d+ command=\\[.*\\] reason="program exited" exitCode=0 signal=null .*durationMs=\\d+ bytesOut=\\d+ bytesIn=5$`, "m"));
+    expect(server.stderr()).toMatch(new RegExp(`^\\S+Z info session\\.end session=${id} pid=\\d+ command=\\[.*\\] reason="program exited" exitCode=0 signal=null .*durationMs=\\d+ bytesOut=\\d+ bytesIn=5 instance=\\S+$`, "m"));
   } finally {
     await server.stop();
   }

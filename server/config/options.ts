@@ -2,6 +2,7 @@
 // It drives the command line and --help (cli.ts), config files and BUNTY_* environment
 // variables (config.ts), what SIGHUP reloads, and the option list in docs/operations.md.
 
+import { hostname } from "node:os";
 import { Limits } from "../../protocol/index.ts";
 import { PARSERS, type PageOptions } from "../../protocol/options.ts";
 import type { Config } from "./types.ts";
@@ -11,6 +12,12 @@ export const RECORD_MIN_BYTES = 4096;
 export const RECORD_MAX_BYTES = 2 ** 40;
 /** Upper bound of --upload-max-bytes (1 TiB). */
 export const UPLOAD_MAX_BYTES = 2 ** 40;
+/** Upper bound of --drain-timeout (one day). */
+export const DRAIN_TIMEOUT_MAX_S = 86400;
+/** An instance name: it goes into URL prefixes, socket file names, log lines and metric labels as it is. */
+export const INSTANCE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** --instance's default: this machine's host name, made to fit INSTANCE_RE (a container's, a pod's, or a VM's name). */
+export const defaultInstance = (name = hostname()): string => name.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 63) || "bunty";
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export const LOG_FORMATS = ["text", "json"] as const;
 
@@ -88,6 +95,14 @@ export const OPTIONS: readonly OptionSpec[] = [
       if (b !== "" && (!/^(\/[A-Za-z0-9._~-]+)+$/.test(b) || b.split("/").some((seg) => seg === "." || seg === ".."))) throw new Error(`${label} takes a path like /term, got ${JSON.stringify(b)}`);
       return b;
     } },
+  { key: "instance", name: "instance", arg: "NAME", type: "string", default: defaultInstance(), section: "options",
+    help: "this instance's name among several behind one proxy (default: the host name, here {default}): in /api/health, every log line, a label of every metric, the page's title. Give each one its own prefix too: --instance a --base-path /i/a (docs/deploy.md)",
+    parse: (v, label) => {
+      if (!INSTANCE_RE.test(v)) throw new Error(`${label} takes a name of letters, digits, '.', '_' and '-' (at most 63, starting with a letter or digit), got ${JSON.stringify(v.slice(0, 80))}`);
+      return v;
+    } },
+  { key: "drainTimeoutS", name: "drain-timeout", arg: "S", ...int(0, DRAIN_TIMEOUT_MAX_S), default: 0, section: "options", reload: true,
+    help: "on SIGTERM (or POST /api/drain), drain first: take no new sessions, answer 503 to readiness (/readyz, /api/health), tell the pages, keep the sessions up to S seconds (until they end), then end them and exit. A second SIGTERM, or SIGINT, ends at once. Default {default}: SIGTERM ends at once" },
   { key: "cwd", name: "cwd", short: "w", arg: "DIR", type: "string", default: undefined, section: "options", help: "working directory for the command (default: the current one)" },
   { key: "term", name: "term", short: "T", arg: "NAME", type: "string", default: "xterm-256color", section: "options", help: "TERM for the command (default {default})",
     parse: (v, label) => {

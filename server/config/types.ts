@@ -6,6 +6,10 @@ export interface Config {
   port: number;
   /** Interface to bind. */
   host: string;
+  /** This instance's name among several behind one proxy (health, logs, metrics, the page's title); default: the host name. */
+  instance: string;
+  /** How long a drain (SIGTERM, POST /api/drain) keeps existing sessions before it ends them; 0 = SIGTERM ends at once. */
+  drainTimeoutS: number;
   /** Working directory for programs; default: the server's. */
   cwd?: string;
   /** TERM given to programs. */

@@ -5,6 +5,7 @@
 export type Failure =
   | "too_many_sessions" // every session has a client, or too many are still being reaped
   | "spawn_failed" // the program could not be started
+  | "draining" // the server is draining (an upgrade, a scale-down): it takes no new sessions
   | "unavailable" // a part is off or refused (a refused recording directory)
   | "timeout"; // the file system did not answer in time
 
@@ -24,3 +25,6 @@ export const tooManySessions = (max: number, why: "attached" | "ending" = "attac
     : `the server is still ending ${max} sessions; try again in a few seconds`);
 
 export const spawnFailed = (why: string) => new DomainError("spawn_failed", why);
+
+export const drainingNow = (reason: string) =>
+  new DomainError("draining", `this server is draining and takes no new sessions (${reason}); open a new tab through the proxy's front door`);

@@ -1,10 +1,10 @@
-// The pool: every live session, the session limit, lookup, warm spares, the idle sweep, and
-// ending them all on shutdown. Knows sessions, not sockets.
+// The pool: every live session, the session limit, lookup, warm spares, the idle sweep, the
+// drain (no new sessions, every session told), and ending them all on shutdown. Knows sessions, not sockets.
 
 import { randomBytes } from "node:crypto";
-import { CloseCode, Limits, type SessionInfo } from "../../protocol/index.ts";
+import { CloseCode, Limits, type DrainingMessage, type SessionInfo } from "../../protocol/index.ts";
 import { within } from "./deadline.ts";
-import { spawnFailed, tooManySessions } from "./errors.ts";
+import { drainingNow, spawnFailed, tooManySessions } from "./errors.ts";
 import type { LogFn } from "./log.ts";
 import { SpawnError } from "./pty.ts";
 import type { Recorder } from "./recorder.ts";
@@ -38,6 +38,13 @@ export const SHED_MIN_BYTES = 16 << 10;
  * terminals' processes, however fast sessions are started and dropped.
  */
 export const ROOM_WAIT_MS = SESSION_END_BOUND_MS + 1000;
+/**
+ * A drain refuses new sessions from this long after it began. A front door that sent a tab here
+ * just before (its page loading, its socket not yet open) is not refused: the proxy already sends
+ * new tabs elsewhere (the front door and the readiness probe refuse at once), and the page's script
+ * loads and opens its socket well within this.
+ */
+export const DRAIN_HANDOVER_MS = 2000;
 /** A spare that dies before it is used delays the next refill by this much, doubling up to the max (a command that exits at once must not fork in a loop). */
 const SPARE_BACKOFF_MS = 1000;
 const SPARE_BACKOFF_MAX_MS = 30_000;
@@ -116,6 +123,8 @@ export class Pool {
   /** The loop is SHED_LAG_MS late (until it is back under SHED_RELEASE_LAG_MS), or even SHED_SEVERE_LAG_MS. */
   private lagging = false;
   private severe = false;
+  /** Set once by drain(): when it began and when its sessions are ended (performance.now() ms), and why. */
+  private drainState: { since: number; endsAt: number; reason: string } | null = null;
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
@@ -231,11 +240,43 @@ export class Pool {
     }
   }
 
+  /** Whether a new session would be refused for the session limit: --max-sessions live, each with a client (nothing to evict). */
+  get full(): boolean {
+    return this.size >= this.opts.maxSessions && this.leastKept() === null;
+  }
+
+  get draining(): boolean {
+    return this.drainState !== null;
+  }
+
+  /** While draining: the message for a client (sent to each one attaching), with the time left. */
+  drainNotice(): DrainingMessage | null {
+    const d = this.drainState;
+    return d ? { type: "draining", inMs: Math.max(0, Math.round(d.endsAt - performance.now())), reason: d.reason } : null;
+  }
+
+  /**
+   * Starts draining (once; later calls change nothing): new sessions are refused after
+   * DRAIN_HANDOVER_MS, spares end and are not replaced, and every live session's clients are told
+   * that it ends in `inMs`. Ending the sessions then (endAll) is the caller's.
+   */
+  drain(inMs: number, reason: string): void {
+    if (this.drainState) return;
+    const now = performance.now();
+    this.drainState = { since: now, endsAt: now + inMs, reason };
+    this.stopped = true; // nothing is started ahead of demand any more
+    clearTimeout(this.refillTimer);
+    while (this.spares.length > 0) this.dropSpare(this.spares.pop()!, "draining");
+    const notice = this.drainNotice()!;
+    for (const s of this.sessions.values()) if (s.state === "live") s.broadcast(notice);
+  }
+
   /**
    * Starts a session, or hands out a warm spare when the default command is asked for.
-   * Throws DomainError (too many sessions, spawn failed).
+   * Throws DomainError (draining, too many sessions, spawn failed).
    */
   create(cols: number, rows: number, command?: string[], env: Record<string, string> = {}): Session {
+    if (this.drainState && performance.now() - this.drainState.since > DRAIN_HANDOVER_MS) throw drainingNow(this.drainState.reason);
     if (this.size >= this.opts.maxSessions) {
       // Room is made from the detached sessions, least worth keeping first; only attached ones alone can fill the limit.
       const s = this.leastKept();

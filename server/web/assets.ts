@@ -45,13 +45,20 @@ const escapeAttr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;
  */
 export function withPageOptions(page: Asset, options: Record<string, string>): Asset {
   const query = new URLSearchParams(options).toString();
-  if (!query) return page;
+  return query ? withMeta(page, OPTIONS_META, query) : page;
+}
+
+/** A page with `<meta name=NAME content=CONTENT>` added to its head (the instance's name, the display defaults). */
+export function withMeta(page: Asset, name: string, content: string): Asset {
   const html = new TextDecoder().decode(page.body);
-  const meta = `<meta name="${OPTIONS_META}" content="${escapeAttr(query)}">`;
+  const meta = `<meta name="${escapeAttr(name)}" content="${escapeAttr(content)}">`;
   const at = html.indexOf("</head>");
-  if (at < 0) throw new Error("the terminal page has no </head>");
+  if (at < 0) throw new Error("a page has no </head>");
   return asset(new TextEncoder().encode(html.slice(0, at) + meta + html.slice(at)), page.type);
 }
+
+/** The paths of the HTML pages (the terminal, sessions, recordings). */
+export const PAGE_PATHS: readonly string[] = PAGES.map((p) => p.path);
 
 export async function loadAssets(): Promise<Assets> {
   const assets: Assets = new Map();

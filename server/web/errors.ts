@@ -23,8 +23,9 @@ export class HttpError extends Error {
   }
 }
 
-const STATUS: Record<Failure, number> = { too_many_sessions: 503, spawn_failed: 500, unavailable: 404, timeout: 504 };
-const CLOSE: Record<Failure, number> = { too_many_sessions: CloseCode.tooManySessions, spawn_failed: CloseCode.spawnFailed, unavailable: CloseCode.internalError, timeout: CloseCode.internalError };
+const STATUS: Record<Failure, number> = { too_many_sessions: 503, spawn_failed: 500, draining: 503, unavailable: 404, timeout: 504 };
+// A draining server refuses a new session like a full one (4002): a page already shows such a refusal, with its reason, and stops.
+const CLOSE: Record<Failure, number> = { too_many_sessions: CloseCode.tooManySessions, spawn_failed: CloseCode.spawnFailed, draining: CloseCode.tooManySessions, unavailable: CloseCode.internalError, timeout: CloseCode.internalError };
 
 /** Any thrown value as an HTTP answer (unknown errors become 500 without details). */
 export function toHttp(e: unknown): HttpError {

@@ -1,6 +1,6 @@
-// HTTP routes: the page, health, and the sessions API (validated by Elysia schemas, described
-// by the OpenAPI spec at /openapi/json). Mutating requests pass the same Origin check as the
-// WebSocket, so a foreign page cannot start or end sessions.
+// HTTP routes: the page, health, the drain, and the sessions API (validated by Elysia schemas,
+// described by the OpenAPI spec at /openapi/json). Mutating requests pass the same Origin check
+// as the WebSocket, so a foreign page cannot start or end sessions.
 
 import { Elysia, t, type Static } from "elysia";
 import { openapi } from "@elysiajs/openapi";
@@ -62,7 +62,21 @@ export interface HttpDeps {
   /** The identity the guard found for a request. */
   identityOf(request: Request): Identity | undefined;
   fds: FdBudget;
+  /** --instance. */
+  instance: string;
+  drain: StartDrain;
 }
+
+const DrainBody = t.Optional(t.Object(
+  {
+    timeoutS: t.Optional(t.Integer({ minimum: 0, maximum: 86400, description: "how long the sessions are kept (default: --drain-timeout)" })),
+    reason: t.Optional(t.String({ maxLength: 200, description: "shown to the pages (default: the server is restarting)" })),
+  },
+  { additionalProperties: false },
+));
+
+/** Starts a drain (app.ts owns it: the wait, the end, the exit); a second call changes nothing. Returns the time left. */
+export type StartDrain = (timeoutMs: number | undefined, source: string, reason?: string) => { inMs: number };
 
 const Recording = t.Object({ name: t.String(), size: t.Integer(), created: t.String({ format: "date-time" }) });
 
@@ -72,7 +86,7 @@ export const sameOriginCheck = (allowOrigins: string[]) => (request: Request) =>
   if (refused) throw new HttpError("forbidden", refused, 403);
 };
 
-export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings, basePath, identityOf, fds }: HttpDeps) {
+export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allowOrigins, policy, recordings, basePath, identityOf, fds, instance, drain }: HttpDeps) {
   const started = Date.now();
   const requireSameOrigin = sameOriginCheck(allowOrigins);
   const asset = (path: string, request: Request) => {
@@ -109,12 +123,23 @@ export function httpRoutes({ pool, lag, screen, assets, auth, log, secure, allow
       set.status = 204;
     }, { detail: { summary: "Sign out: this sign-in is refused from now on" } })
     .get(Paths.auth, () => ({ authenticated: true }), { detail: { summary: "200 when this client is authenticated (else the guard answers 401)" } })
-    .get(Paths.health, () => ({
-      status: "ok", version: VERSION, commit: COMMIT, uptime: Math.round((Date.now() - started) / 1000),
-      sessions: pool.size, detached: pool.detachedCount, ending: pool.endingCount, sessionsEvicted: pool.evicted, spares: pool.spareCount, clients: pool.clientCount(), sessionsCreated: pool.created, authFailures: auth.failuresTotal,
-      eventLoopLagMs: lag.current(), eventLoopLagMaxMs: lag.max(), rssBytes: process.memoryUsage.rss(), screen: screen.stats(),
-    }), { detail: { summary: "Liveness, load and event-loop lag" } })
-    .get(Paths.metrics, () => new Response(renderMetrics(collectMetrics({ pool, auth, lag, screen })), { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } }),
+    .get(Paths.health, ({ set }) => {
+      // A load balancer polling it sends new sessions elsewhere while this instance drains (503); /livez stays 200.
+      const notice = pool.drainNotice();
+      if (notice) set.status = 503;
+      return {
+        status: notice ? "draining" : "ok", instance, ...(notice ? { drainInMs: notice.inMs } : {}), version: VERSION, commit: COMMIT, uptime: Math.round((Date.now() - started) / 1000),
+        sessions: pool.size, detached: pool.detachedCount, ending: pool.endingCount, sessionsEvicted: pool.evicted, spares: pool.spareCount, clients: pool.clientCount(), sessionsCreated: pool.created, authFailures: auth.failuresTotal,
+        eventLoopLagMs: lag.current(), eventLoopLagMaxMs: lag.max(), rssBytes: process.memoryUsage.rss(), screen: screen.stats(),
+      };
+    }, { detail: { summary: "Status (503 while draining), load and event-loop lag" } })
+    .post(Paths.drain, ({ body, request, set }) => {
+      requireSameOrigin(request);
+      const { inMs } = drain(body?.timeoutS === undefined ? undefined : body.timeoutS * 1000, "api", body?.reason);
+      set.status = 202;
+      return { status: "draining", instance, inMs };
+    }, { body: DrainBody, detail: { summary: "Drain: no new sessions, the pages told, the sessions ended after the timeout (or when they end), then the server exits" } })
+    .get(Paths.metrics, () => new Response(renderMetrics(collectMetrics({ instance, pool, auth, lag, screen })), { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } }),
       { detail: { summary: "Counters and gauges in the Prometheus text format 0.0.4 (docs/operations.md)" } })
     .get(Paths.recordings, () => recordingsOn().list(), { response: { 200: t.Array(Recording), 404: ErrorBody }, detail: { summary: "Session recordings (--record), oldest first" } })
     .get(`${Paths.recordings}/:name`, async ({ params }) => {

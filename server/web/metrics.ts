@@ -1,7 +1,9 @@
 // GET /metrics: the server's counters and gauges in the Prometheus text exposition format,
 // version 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/). Pure: reads the
 // numbers it is given and renders them; nothing here is kept or computed on the hot path.
-// docs/operations.md lists every metric.
+// docs/operations.md lists every metric. Every sample carries the instance's name as the label
+// `bunty_instance`: not `instance`, which Prometheus sets itself to the scraped address (a
+// scraped `instance` would be renamed `exported_instance`).
 
 import type { Auth } from "./auth.ts";
 import { COMMIT, VERSION } from "../core/version.ts";
@@ -33,7 +35,12 @@ export function renderMetrics(metrics: Metric[]): string {
   return out;
 }
 
+/** The label every sample carries. */
+export const INSTANCE_LABEL = "bunty_instance";
+
 export interface MetricsSources {
+  /** --instance. */
+  instance: string;
   pool: Pool;
   auth: Auth;
   lag: LagMonitor;
@@ -41,10 +48,11 @@ export interface MetricsSources {
 }
 
 /** Every metric bunty exports, read now. */
-export function collectMetrics({ pool, auth, lag, screen }: MetricsSources): Metric[] {
+export function collectMetrics({ instance, pool, auth, lag, screen }: MetricsSources): Metric[] {
   const t = pool.totals();
-  return [
+  const metrics: Metric[] = [
     { name: "bunty_build_info", type: "gauge", value: 1, labels: { version: VERSION, commit: COMMIT }, help: "Always 1; the labels name the running version." },
+    { name: "bunty_draining", type: "gauge", value: pool.draining ? 1 : 0, help: "1 while the instance drains (SIGTERM with --drain-timeout, POST /api/drain): no new sessions, its sessions end at the deadline." },
     { name: "bunty_sessions", type: "gauge", value: t.sessions, help: "Live sessions handed to clients or the API (warm spares not counted)." },
     { name: "bunty_detached_sessions", type: "gauge", value: t.detached, help: "Live sessions with no client attached (at most --max-detached)." },
     { name: "bunty_ending_sessions", type: "gauge", value: t.ending, help: "Sessions being ended: their processes are being reaped." },
@@ -63,4 +71,5 @@ export function collectMetrics({ pool, auth, lag, screen }: MetricsSources): Met
     { name: "bunty_screen_skipped_bytes_total", type: "counter", value: screen.stats().skippedBytes, help: "Output bytes the screen models skipped instead of parsing (floods, a lagging worker)." },
     { name: "process_resident_memory_bytes", type: "gauge", value: process.memoryUsage.rss(), help: "Resident memory of the server process." },
   ];
+  return metrics.map((m) => ({ ...m, labels: { [INSTANCE_LABEL]: instance, ...m.labels } }));
 }

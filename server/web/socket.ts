@@ -198,6 +198,9 @@ export function socketEndpoint({ pool, auth, log, identityOf, fds, opts }: Socke
         conn.session = s;
         s.attach(conn.client, d.attach);
         for (const p of d.problems) s.send(conn.client, { type: "error", code: "bad_message", message: p });
+        // A client attaching during a drain (a reattach, a tab in the handover) is told too, right after its hello.
+        const notice = pool.drainNotice();
+        if (notice && !s.ended) s.send(conn.client, notice);
       };
       if (d.sessionId !== undefined) {
         const s = pool.get(d.sessionId);
