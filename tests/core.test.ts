@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { CloseCode } from "../protocol/index.ts";
-import { BROWSER_REPLAY_LIMIT_BYTES, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES } from "../server/core/delivery.ts";
+import { BROWSER_REPLAY_LIMIT_BYTES, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES, UNACKED_HIGH_BYTES } from "../server/core/delivery.ts";
 import { OUTPUT_LOG_BYTES } from "../server/core/outlog.ts";
 import { Pool, SHED_HOLD_MS, SHED_LAG_MS, SHED_MIN_BYTES, SHED_RELEASE_LAG_MS, SHED_SEVERE_LAG_MS } from "../server/core/pool.ts";
 import { DETACHED_OUTPUT_BURST_BYTES, HOLD_AHEAD_BYTES, RELEASE_AHEAD_BYTES, Session } from "../server/core/session.ts";
@@ -111,14 +111,31 @@ describe("flow control", () => {
     s.attach(browser, { mode: "view", offset: 0, byId: true });
     await tick();
     s.ack(browser, 0); // it acks: from now on unacked bytes count
-    for (let n = 0; n < 2 * BROWSER_REPLAY_LIMIT_BYTES; n += 64 << 10) pty.emit(chunk(64 << 10));
+    const flood = UNACKED_HIGH_BYTES + 2 * BROWSER_REPLAY_LIMIT_BYTES;
+    for (let n = 0; n < flood; n += 16 << 10) pty.emit(chunk(16 << 10));
     const before = browser.bytes();
-    expect(before).toBeLessThan(2 * BROWSER_REPLAY_LIMIT_BYTES); // it stopped at the unacked watermark
+    expect(before).toBeLessThanOrEqual(UNACKED_HIGH_BYTES + (16 << 10)); // it stopped at the unacked watermark
     s.ack(browser, before); // it parsed all it had
     await tick();
     await tick();
     expect(browser.last("snapshot")).toBeTruthy();
     expect(browser.bytes() - before).toBeLessThan(BROWSER_REPLAY_LIMIT_BYTES); // no replay of the flood
+  });
+
+  test("a browser that types while behind (Ctrl-C in a flood) gets a snapshot at once, before it has parsed what is in flight, and no replay", async () => {
+    const { s, pty } = session();
+    const browser = new FakeClient();
+    s.attach(browser, { mode: "write", fresh: true });
+    await tick();
+    s.ack(browser, 0);
+    for (let n = 0; n < UNACKED_HIGH_BYTES + BROWSER_REPLAY_LIMIT_BYTES / 2; n += 16 << 10) pty.emit(chunk(16 << 10)); // behind, but within the replay limit
+    const before = browser.bytes();
+    expect(browser.last("snapshot")).toBeFalsy();
+    s.input(browser, new Uint8Array([3])); // Ctrl-C; no ack yet: the page is still parsing
+    await tick();
+    await tick();
+    expect(browser.last("snapshot")).toBeTruthy();
+    expect(browser.bytes() - before).toBeLessThan(16 << 10); // the flood's rest was not replayed
   });
 });
 

@@ -17,17 +17,24 @@ import type { OutputLog } from "./outlog.ts";
 export const SOCKET_HIGH_BYTES = 256 << 10;
 /** ...and catch it up once the queue is below this. */
 export const SOCKET_LOW_BYTES = 64 << 10;
-/** For clients that ack what they parsed (browsers): stop above this much sent but not yet parsed... */
-export const UNACKED_HIGH_BYTES = 512 << 10;
-/** ...and catch up below this. Small, so Ctrl-C in a flood shows its prompt after little parsing. */
-export const UNACKED_LOW_BYTES = 128 << 10;
+/**
+ * For clients that ack what they parsed (browsers): stop above this much sent but not yet
+ * parsed... What is in flight must be parsed before anything newer shows (Ctrl-C's prompt): a
+ * browser parses a flood at 2-4 MB/s here, so 192 KiB is 50-100 ms of it. (A browser 150 ms
+ * away still gets 1.3 MB/s of a flood, and skips to the present past BROWSER_REPLAY_LIMIT_BYTES.)
+ */
+export const UNACKED_HIGH_BYTES = 192 << 10;
+/** ...and catch up below this. */
+export const UNACKED_LOW_BYTES = 64 << 10;
 /**
  * A browser (a client that acks) further behind than this skips to the present with a snapshot
- * instead of replaying the log: browsers parse a flood at a few MB/s, so replaying 8 MiB of
- * `yes` would keep Ctrl-C's prompt off the screen for seconds. Clients that do not ack (scripts)
- * always get the lossless replay while the log holds their position.
+ * instead of replaying the log: replaying 1 MiB of `seq` to a browser kept its prompt off the
+ * screen for 300 ms after the program was done. Clients that do not ack (scripts) always get the
+ * lossless replay while the log holds their position.
  */
-export const BROWSER_REPLAY_LIMIT_BYTES = 1 << 20;
+export const BROWSER_REPLAY_LIMIT_BYTES = 128 << 10;
+/** A browser that types while behind skips to the present at once (hurry), at most this often. */
+export const HURRY_MIN_INTERVAL_MS = 200;
 /** Largest frame sent while catching up from the log. */
 const CATCH_UP_FRAME_BYTES = 64 << 10;
 /** When a snapshot could not be had (model busy or lost), try again after this long. */
@@ -61,6 +68,9 @@ export class Delivery {
   private inFlight: Promise<void> | null = null;
   private closed = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
+  /** The next catch-up takes a snapshot whatever the distance (the client typed while behind). */
+  private skipAhead = false;
+  private hurriedAt = -Infinity;
 
   /** `from`: the offset to stream from; one the log does not hold means "start with a snapshot". */
   constructor(
@@ -104,6 +114,20 @@ export class Delivery {
     if (offset > this.sent) offset = this.sent; // cannot have parsed what was never sent
     if (this.acked === null || offset > this.acked) this.acked = offset;
     if (this.behind) void this.catchUp();
+  }
+
+  /**
+   * The client typed (Ctrl-C in a flood): a browser that is behind skips to the present now, with
+   * a snapshot sent at once, instead of a replay of the output it missed. What it already has in
+   * flight it still parses first, so that is kept small (UNACKED_HIGH_BYTES).
+   */
+  hurry(): void {
+    if (!this.behind || this.acked === null || this.closed) return;
+    const now = performance.now();
+    if (now - this.hurriedAt < HURRY_MIN_INTERVAL_MS) return;
+    this.hurriedAt = now;
+    this.skipAhead = true;
+    if (!this.inFlight) this.inFlight = this.bringUp().finally(() => (this.inFlight = null));
   }
 
   /** The socket's send queue emptied. */
@@ -155,7 +179,8 @@ export class Delivery {
 
   private async bringUp(): Promise<void> {
     const log = this.src.log;
-    const tooFarForABrowser = this.acked !== null && log.end - this.sent > BROWSER_REPLAY_LIMIT_BYTES;
+    const tooFarForABrowser = this.acked !== null && (this.skipAhead || log.end - this.sent > BROWSER_REPLAY_LIMIT_BYTES);
+    this.skipAhead = false;
     if (!log.has(this.sent) || tooFarForABrowser) {
       const snap = await this.src.snapshot();
       if (this.closed) return;

@@ -367,6 +367,7 @@ export class Session {
     this.bytesIn += bytes.byteLength;
     this.lastActivity = Date.now();
     this.pty.write(bytes);
+    a.delivery.hurry(); // a browser behind a flood (Ctrl-C) skips to the present
     if (this.pty.pendingInput > MAX_INPUT_QUEUED_BYTES && !this.paused.has(client)) {
       this.paused.add(client);
       client.pauseInput();
