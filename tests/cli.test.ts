@@ -13,10 +13,15 @@ const run = (...args: string[]) => {
 };
 
 describe("parseArgs", () => {
-  test("defaults: loopback, port 7681, $SHELL", () => {
+  test("defaults: loopback, port 7681, $SHELL with one warm spare; a COMMAND gets none", () => {
     const r = parseArgs([], { SHELL: "/bin/zsh" });
-    expect(r).toEqual({ kind: "run", config: { ...defaults(), command: ["/bin/zsh"] } });
+    expect(r).toEqual({ kind: "run", config: { ...defaults(), command: ["/bin/zsh"], poolSize: 1 } });
     expect(parseArgs([], {})).toMatchObject({ config: { command: ["/bin/sh"], port: 7681, host: "127.0.0.1" } });
+    // A command must not run before a tab asks for it (a script, a deploy); a spare only when asked.
+    expect(parseArgs(["--", "./deploy.sh"], {})).toMatchObject({ config: { command: ["./deploy.sh"], poolSize: 0 } });
+    expect(parseArgs(["--pool-size", "2", "--", "htop"], {})).toMatchObject({ config: { poolSize: 2 } });
+    expect(parseArgs(["--pool-size", "0"], {})).toMatchObject({ config: { poolSize: 0 } });
+    expect(parseArgs(["--max-sessions", "1"], {})).toMatchObject({ config: { poolSize: 0 } }); // no room for a spare
   });
   test("options stop at -- or at the first non-option; the command keeps its own flags", () => {
     expect(parseArgs(["-p", "0", "bash", "-c", "echo -p"], {})).toMatchObject({ config: { port: 0, command: ["bash", "-c", "echo -p"] } });

@@ -135,7 +135,11 @@ export function resolve(layers: [Source, Layer][], env: Record<string, string | 
   }
   for (const [o, v] of merged) c[o.key] = v;
   const config = c as unknown as Config;
-  if (config.command.length === 0) config.command = [env.SHELL || "/bin/sh"];
+  const loginShell = config.command.length === 0;
+  if (loginShell) config.command = [env.SHELL || "/bin/sh"];
+  // One warm spare of the login shell by default (a new tab's prompt at once; 24 KiB of server
+  // memory and a shell, docs/benchmarks.md); none of a COMMAND, which must not run before a tab asks.
+  if ((config.poolSize as number | null) === null) config.poolSize = loginShell && config.maxSessions > 1 ? 1 : 0;
   if ((config.tlsCert === null) !== (config.tlsKey === null)) throw new Error("--tls-cert and --tls-key go together");
   if (config.tlsCa && !config.tlsCert) throw new Error("--tls-ca needs --tls-cert and --tls-key");
   if (config.noToken && config.token !== null) {
