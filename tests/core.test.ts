@@ -156,6 +156,28 @@ describe("pausing the program", () => {
     expect(c.bytes()).toBeGreaterThan(HOLD_AHEAD_BYTES - RELEASE_AHEAD_BYTES);
   });
 
+  test("a script writer slower than a viewer is waited for (it gets every byte); a stalled viewer holds nothing up", async () => {
+    const { s, pty } = session();
+    const writer = new FakeClient(), viewer = new FakeClient();
+    s.attach(writer, { mode: "write", fresh: true });
+    s.attach(viewer, { mode: "view", offset: 0, byId: true });
+    await tick();
+    writer.stalled = true; // the script that types reads slowly; the viewer keeps up
+    for (let n = 0; n <= HOLD_AHEAD_BYTES + 2 * SOCKET_HIGH_BYTES; n += 64 << 10) pty.emit(chunk(64 << 10));
+    expect(pty.outputPaused).toBe(true);
+    writer.stalled = false;
+    writer.queued = 0;
+    s.drained(writer);
+    await tick();
+    expect(pty.outputPaused).toBe(false);
+    expect(writer.last("snapshot")).toBeFalsy(); // nothing skipped
+    // Roles the other way round: a viewer that stops reading does not stop the writer's program.
+    writer.stalled = false;
+    viewer.stalled = true;
+    for (let n = 0; n <= HOLD_AHEAD_BYTES + 2 * SOCKET_HIGH_BYTES; n += 64 << 10) pty.emit(chunk(64 << 10));
+    expect(pty.outputPaused).toBe(false);
+  });
+
   test("a detached session may print its burst, then waits; a client attaching lets it go at once", () => {
     const { s, pty } = session();
     const c = new FakeClient();
@@ -289,6 +311,19 @@ describe("load shedding", () => {
     expect(pty.outputPaused).toBe(false);
     pty.emit(chunk(SHED_MIN_BYTES + 1)); // it floods again while the loop is late: paused at once
     expect(pty.outputPaused).toBe(true);
+  });
+
+  test("a flood is a rate (SHED_MIN_BYTES_PER_S over the sample), not bytes per sample: a late loop's long sample does not make a steady printer one", async () => {
+    const { p, open } = pool();
+    const steady = open();
+    open(); // a quiet session to protect
+    p.shedLoad(0);
+    await Bun.sleep(200);
+    steady.emit(chunk(SHED_MIN_BYTES * 2)); // 32 KiB in 200 ms: 160 KiB/s, a build log
+    p.shedLoad(SHED_LAG_MS + 20);
+    expect(steady.outputPaused).toBe(false);
+    steady.emit(chunk(SHED_MIN_BYTES * 2)); // the same 32 KiB right after a sample: a flood's rate
+    expect(steady.outputPaused).toBe(true);
   });
 
   test("one flood with nobody to protect is left to run, unless the loop is SHED_SEVERE_LAG_MS late; two floods are shed", () => {

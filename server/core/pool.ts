@@ -15,8 +15,8 @@ import { Session, SESSION_END_BOUND_MS, type Screens, type SessionOptions } from
 const IDLE_SWEEP_MS = 1000;
 /**
  * Load shedding, the fairness rule between sessions: once the event loop is SHED_LAG_MS late, and
- * until it is back under SHED_RELEASE_LAG_MS, a session that prints more than SHED_MIN_BYTES in a
- * lag sample is paused for SHED_HOLD_MS at a time (its program waits, nothing is lost), if there
+ * until it is back under SHED_RELEASE_LAG_MS, a session that prints faster than SHED_MIN_BYTES_PER_S
+ * over a lag sample is paused for SHED_HOLD_MS at a time (its program waits, nothing is lost), if there
  * is someone to protect from it: another session with a client that is not flooding (typing, a
  * prompt), or another flood (many floods take turns on the loop, and the API and /api/health wait
  * behind all of them). So a flood in some sessions cannot starve typing in another one, and a
@@ -29,7 +29,12 @@ export const SHED_RELEASE_LAG_MS = 10;
 export const SHED_SEVERE_LAG_MS = 250;
 /** A shed session is paused this long at a time (then it goes on, and is paused again if it floods again). */
 export const SHED_HOLD_MS = 250;
-/** 16 KiB per 50 ms lag sample (320 KB/s): far above typing and its echo. */
+/**
+ * A flood prints more than this per second (320 KiB/s: far above typing and its echo), measured
+ * over each lag sample whatever its length (a sample of a late loop lasts longer than 50 ms)...
+ */
+export const SHED_MIN_BYTES_PER_S = 320 << 10;
+/** ...and at least this much (what 320 KiB/s prints in one 50 ms sample). */
 export const SHED_MIN_BYTES = 16 << 10;
 /**
  * Sessions being ended hold their processes until reaped (at most SESSION_END_BOUND_MS each).
@@ -118,8 +123,8 @@ export class Pool {
   private readonly leaving = new Set<Session>();
   /** New sessions waiting for ending ones to be gone (see ROOM_WAIT_MS), first come first served. */
   private readonly roomWaiters: (() => void)[] = [];
-  /** Read by every session on every output chunk: while set, a session past SHED_MIN_BYTES since the last sample pauses itself at once. */
-  private readonly load = { overloaded: false, shedMinBytes: SHED_MIN_BYTES, shedMs: SHED_HOLD_MS };
+  /** Read by every session on every output chunk: while overloaded, a session printing faster than the flood rate since the last sample pauses itself at once. */
+  private readonly load = { overloaded: false, sampleAt: performance.now(), shedMinBytes: SHED_MIN_BYTES, shedBytesPerMs: SHED_MIN_BYTES_PER_S / 1000, shedMs: SHED_HOLD_MS };
   /** The loop is SHED_LAG_MS late (until it is back under SHED_RELEASE_LAG_MS), or even SHED_SEVERE_LAG_MS. */
   private lagging = false;
   private severe = false;
@@ -398,18 +403,20 @@ export class Pool {
     if (lagMs > SHED_SEVERE_LAG_MS) this.severe = true;
     // Someone to protect: a session with a client that is not flooding (and not paused for flooding),
     // or other floods: several floods take turns on the loop, one alone does not hold it up.
+    const now = performance.now();
+    const flood = Math.max(SHED_MIN_BYTES, SHED_MIN_BYTES_PER_S * ((now - this.load.sampleAt) / 1000)); // over this sample
+    this.load.sampleAt = now;
     let quiet = false, floods = 0;
     for (const s of this.sessions.values()) {
-      if (s.recentBytes > SHED_MIN_BYTES) floods++;
+      if (s.recentBytes > flood) floods++;
       else if (s.clientCount > 0 && s.shedUntil === 0) quiet = true;
     }
     this.load.overloaded = this.lagging && (quiet || floods > 1 || this.severe);
-    const now = performance.now();
     for (const s of this.sessions.values()) {
       // A pause lasts its time and no longer, overloaded or not: a session that floods again is
       // paused again at once (Session.output), one that went quiet (Ctrl-C: only a prompt) is not.
       if (s.shedUntil > 0 && s.shedUntil <= now) s.shedFor(0);
-      else if (this.load.overloaded && s.recentBytes > SHED_MIN_BYTES) s.shedFor(SHED_HOLD_MS);
+      else if (this.load.overloaded && s.recentBytes > flood) s.shedFor(SHED_HOLD_MS);
       s.recentBytes = 0;
     }
   }

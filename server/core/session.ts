@@ -40,8 +40,11 @@ const DETACHED_RESUME_MIN_MS = 50;
  * When every client is more than this far behind the newest output, the program's output is
  * held (pty.pauseOutput) until one of them is within RELEASE_AHEAD_BYTES again: the program runs
  * at the pace of its fastest client, like over ssh, instead of the server reading a flood nobody
- * can take. Half the output log, so a client that never skips (a script) loses nothing; browsers,
- * which skip to the present past BROWSER_REPLAY_LIMIT_BYTES, let it run on in big steps.
+ * can take. The writer, when it never skips (a script: it sends no acks), is waited for the same
+ * way even if a viewer is faster: the one who types gets every byte. Half the output log, so such
+ * a client loses nothing; browsers, which skip to the present past BROWSER_REPLAY_LIMIT_BYTES, let
+ * it run on in big steps; a viewer slower than the writer skips (a snapshot) once the log moved
+ * past it, and can never hold up the session for the others.
  */
 export const HOLD_AHEAD_BYTES = OUTPUT_LOG_BYTES / 2;
 export const RELEASE_AHEAD_BYTES = 1 << 20;
@@ -97,8 +100,11 @@ export interface SessionOptions {
   rows: number;
   /** Started as a warm spare (state "spare" until handOut()). */
   spare?: boolean;
-  /** The pool's load state (load shedding): while `overloaded`, a session that printed more than `shedMinBytes` since the last lag sample pauses its output. */
-  load?: { readonly overloaded: boolean; readonly shedMinBytes: number; readonly shedMs: number };
+  /**
+   * The pool's load state (load shedding): while `overloaded`, a session that printed more than
+   * `shedMinBytes`, and faster than `shedBytesPerMs`, since the lag sample at `sampleAt` pauses its output.
+   */
+  load?: { readonly overloaded: boolean; readonly sampleAt: number; readonly shedMinBytes: number; readonly shedBytesPerMs: number; readonly shedMs: number };
   screen: Screens;
   /** Starts the program on a terminal (default: the real PTY, pty.ts). Tests pass a fake. */
   spawn?: (o: PtyOptions) => Pty;
@@ -422,7 +428,7 @@ export class Session {
     this.lastActivity = Date.now();
     this.recentBytes += bytes.length;
     const load = this.opts.load;
-    if (load?.overloaded && !this.shed && this.recentBytes > load.shedMinBytes) this.shedFor(load.shedMs);
+    if (load?.overloaded && !this.shed && this.recentBytes > load.shedMinBytes && this.recentBytes > load.shedBytesPerMs * (performance.now() - load.sampleAt)) this.shedFor(load.shedMs);
     this.recorder?.output(bytes);
     if (this.ending) return; // its log is released and nobody is attached any more
     this.log.append(bytes);
@@ -451,7 +457,9 @@ export class Session {
       nearest = Math.min(nearest, end - a.delivery.sent);
       if (nearest <= RELEASE_AHEAD_BYTES) break;
     }
-    const hold = this.attached.size > 0 && !this.ending && (this.held ? nearest > RELEASE_AHEAD_BYTES : nearest > HOLD_AHEAD_BYTES);
+    const w = this.writer?.delivery;
+    const behind = w && w.acked === null ? Math.max(nearest, end - w.sent) : nearest; // a script writer gets every byte
+    const hold = this.attached.size > 0 && !this.ending && (this.held ? behind > RELEASE_AHEAD_BYTES : behind > HOLD_AHEAD_BYTES);
     if (hold === this.held) return;
     this.held = hold;
     this.applyPause();
