@@ -134,35 +134,6 @@ export async function rawPty(cmd: string, opts: { fromFirstByte?: boolean } = {}
   };
 }
 
-export interface StreamRun extends Run {
-  /** MB/s the unrelated stream's receiver got from just before to just after the raw run. */
-  streamMBps: number;
-}
-
-/**
- * The raw baseline while an unrelated loopback WebSocket stream runs beside it (no PTY behind
- * it): `receiverUrl` is a `scripts/bench/stream.ts recv` process, whose /start connects to its
- * sender and lets the stream settle, and whose /stop reports and disconnects.
- */
-export async function rawBesideStream(receiverUrl: string, cmd: string): Promise<StreamRun> {
-  const get = async (path: string) => {
-    const res = await fetch(receiverUrl + path, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`stream receiver /${path}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
-    return (await res.json()) as { bytes: number; at: number };
-  };
-  const a = await get("start");
-  let raw: Run;
-  try {
-    raw = await rawPty(cmd);
-  } catch (e) {
-    await get("stop").catch(() => {});
-    throw e;
-  }
-  const b = await get("stop");
-  if (b.bytes <= a.bytes) throw new Error(`the stream stopped: ${b.bytes - a.bytes} bytes during the raw run`);
-  return { ...raw, streamMBps: (b.bytes - a.bytes) / MB / ((b.at - a.at) / 1000) };
-}
-
 /**
  * How late a 50 ms timer fires in this process: the largest delay seen until stop(). Same period
  * as the server's own lag monitor, so both readers carry the same timer (a 10 ms timer changed
@@ -179,11 +150,15 @@ function selfLag() {
   return { stop: () => clearInterval(timer), max: () => maxLag };
 }
 
-/** bunty: one session running the server's command; count binary bytes from open to the exit message. */
-export async function buntyRun(server: Server): Promise<Run> {
+/**
+ * The bench's client of before, kept for the `agreement` section: one session read by a Bun
+ * WebSocket in the bench's own process, binary bytes counted from open to the exit message,
+ * with /api/health polled every 50 ms for the event-loop lag unless `poll: false`.
+ */
+export async function buntyRun(server: Server, o: { poll?: boolean } = {}): Promise<Run> {
   const c0 = cpuSeconds(server.pid)!;
   const cpu0 = process.cpuUsage();
-  const lag = watchLag(server, 50);
+  const lag = o.poll === false ? { stop: async () => ({}) as Record<string, number> } : watchLag(server, 50);
   const conn = connect(server.wsUrl);
   let bytes = 0, chunks = 0;
   conn.onBytes = (b) => {

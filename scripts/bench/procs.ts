@@ -97,20 +97,33 @@ export interface ServerSpec {
   command?: string[];
   env?: Record<string, string>;
   cwd?: string;
+  /**
+   * Where the server says where it listens, for servers other than bunty (ttyd logs
+   * "Listening on port: N" on stderr): returns the base URL once the text so far has it.
+   */
+  listening?: { stream: "stdout" | "stderr"; parse(text: string): string | null };
+  /** Start it in a session of its own (`setsid`, as a service runs); default true. */
+  ownSession?: boolean;
 }
 
 /** Starts a bunty server and waits for its URL line. Kills it if the line does not come. */
 export async function startServer(spec: ServerSpec): Promise<Server> {
-  const argv = [...spec.bin, ...(spec.options ?? []), ...(spec.command ? ["--", ...spec.command] : [])];
+  const argv = [...spec.bin, ...(spec.options ?? []), ...(spec.command ? (spec.listening ? spec.command : ["--", ...spec.command]) : [])];
   const t0 = performance.now();
-  const proc = track(Bun.spawn(argv, { cwd: spec.cwd, env: spec.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
+  // setsid execs in place (a Bun child is not a process-group leader), so the pid is the server's;
+  // in its own session the server has its own scheduling group (docs/benchmarks.md: the clients).
+  const proc = track(Bun.spawn(spec.ownSession === false ? argv : ["setsid", ...argv], { cwd: spec.cwd, env: spec.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
   const { promise: urlSeen, resolve } = Promise.withResolvers<string>();
-  drain(proc.stdout, STDERR_TAIL_BYTES, (text) => {
-    // The base URL only: a server may append a query (e.g. ?token=...) to the URL it prints.
-    const m = /(https?:\/\/[^\s/?#]+\/)/.exec(text);
-    if (m) resolve(m[1]!);
-  });
-  const err = drain(proc.stderr, STDERR_TAIL_BYTES);
+  // The base URL only: a server may append a query (e.g. ?token=...) to the URL it prints.
+  const bunty = (text: string) => /(https?:\/\/[^\s/?#]+\/)/.exec(text)?.[1] ?? null;
+  const parse = spec.listening?.parse ?? bunty;
+  const onText = (text: string) => {
+    const url = parse(text);
+    if (url) resolve(url);
+  };
+  const listenOn = spec.listening?.stream ?? "stdout";
+  drain(proc.stdout, STDERR_TAIL_BYTES, listenOn === "stdout" ? onText : undefined);
+  const err = drain(proc.stderr, STDERR_TAIL_BYTES, listenOn === "stderr" ? onText : undefined);
   let url: string;
   try {
     url = await deadline(
@@ -187,4 +200,40 @@ export function childrenOf(ppid: number): number[] {
     if (f && Number(f[1]) === ppid && f[0] !== "Z") out.push(pid);
   }
   return out;
+}
+
+const PROBE = new URL("./probe.ts", import.meta.url).pathname;
+/** Longest a probe (scripts/bench/probe.ts) may run. */
+const PROBE_TIMEOUT_MS = 120_000;
+
+/**
+ * Runs one measurement in a client process of its own (scripts/bench/probe.ts) and returns its
+ * JSON result (its last line). `onLine` sees every line as it comes (e.g. a session id before the result).
+ */
+export async function probe<T>(args: string[], o: { env?: Record<string, string>; onLine?: (line: string) => void; timeoutMs?: number } = {}): Promise<T> {
+  const p = track(Bun.spawn([process.execPath, PROBE, ...args], { env: o.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
+  let last = "";
+  const out = (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of p.stdout) {
+      buf += dec.decode(chunk, { stream: true });
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        last = line;
+        o.onLine?.(line);
+      }
+    }
+  })();
+  const err = new Response(p.stderr).text();
+  try {
+    const code = await deadline(p.exited, o.timeoutMs ?? PROBE_TIMEOUT_MS, `probe ${args[0]}`);
+    await deadline(out, 1000, "probe output");
+    if (code !== 0) throw new Error(((await deadline(err, 1000, "probe stderr").catch(() => "")).trim() || `probe ${args[0]} exited with ${code}`).slice(0, 600));
+    return JSON.parse(last) as T;
+  } catch (e) {
+    await stopProc(p, 500);
+    throw e;
+  }
 }
