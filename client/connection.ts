@@ -1,7 +1,8 @@
 // Owner: client (browser page). A connection: one session over /ws shown in one terminal view,
 // kept across reloads and dropped connections (resume from the log or a snapshot, backoff,
-// heartbeat), the writer's size policy, and input to the program. It calls no feature: the
-// badge, file transfer, the page's address and title subscribe to its events (on()).
+// heartbeat and the round trip it measures), the writer's size policy, and input to the program.
+// It calls no feature: the badge, file transfer, prediction, the page's address and title
+// subscribe to its events (on()).
 // createConnection() makes one per pane; dispose() releases everything it started.
 // Wire format and semantics: protocol/index.ts.
 
@@ -17,9 +18,15 @@ const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 /** A connection that stayed up this long starts the backoff over when it drops. */
 const STABLE_MS = 10_000;
-/** While live, ping this often; no answer within PING_TIMEOUT_MS means the connection is dead. */
-const PING_EVERY_MS = 15_000;
+/**
+ * While live, ping this often: the heartbeat, and the round trip the page shows and predicts
+ * typing by (a few bytes each way per pane; a hidden tab's timers run less often, which is fine).
+ * Nothing received within PING_TIMEOUT_MS of a ping means the connection is dead.
+ */
+const PING_EVERY_MS = 2_000;
 const PING_TIMEOUT_MS = 10_000;
+/** The smoothed round trip moves this much toward each sample (mosh's and TCP's SRTT: 1/8). */
+const RTT_WEIGHT = 1 / 8;
 const INPUT_FRAME_BYTES = 64 << 10;
 const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
@@ -39,6 +46,8 @@ export interface ConnectionEvents extends ControlEvents {
   end: string;
   /** The program's title (OSC 0/2, plain text); "" when a new session starts. */
   title: string;
+  /** A round trip was measured (ping to pong); the value is that sample (ms); `srtt` is updated. */
+  rtt: number;
 }
 
 export interface ConnectionOptions {
@@ -76,6 +85,16 @@ export interface Connection {
   readonly retryAt: number | null;
   /** Why the session ended, while the state is "ended". */
   readonly endedText: string;
+  /** The last measured round trip (ping to pong, ms), and its smoothed value; null until measured. */
+  readonly rtt: number | null;
+  readonly srtt: number | null;
+  /** When the server said it will end this session (a `draining` message; ms since epoch), and why; null otherwise. */
+  readonly drainingAt: number | null;
+  readonly drainingReason: string;
+  /** The terminal's input modes as the program set them (from `termmode`); null until told. */
+  readonly termMode: { echo: boolean; canonical: boolean } | null;
+  /** The session's command (from hello), empty until then. */
+  readonly command: readonly string[];
   /** Resolves when the first output of this connection has arrived. */
   readonly firstOutput: Promise<void>;
   /** Opens the socket (attaching to `session`, or starting one). */
@@ -107,6 +126,11 @@ class Link implements Connection {
   socket: WebSocket | null = null;
   retryAt: number | null = null;
   endedText = "";
+  rtt: number | null = null;
+  srtt: number | null = null;
+  drainingAt: number | null = null;
+  drainingReason = "";
+  command: readonly string[] = [];
   readonly firstOutput: Promise<void>;
 
   private modeParam: string | null; // passed through as given; the server decides
@@ -249,7 +273,7 @@ class Link implements Connection {
     this.socket = sock;
     let openedAt = 0;
     let lastRx = 0;
-    let pingSentAt = 0;
+    let unanswered = 0; // when the oldest ping with nothing received since was sent
     let heartbeat: ReturnType<typeof setInterval> | undefined;
     const stop = () => {
       clearInterval(heartbeat);
@@ -265,11 +289,13 @@ class Link implements Connection {
     sock.onopen = () => {
       this.mark("bunty:open");
       openedAt = lastRx = Date.now();
+      this.ping(); // the round trip, at once
       // Timestamps, not timer counts: background tabs throttle timers, which must not look like a dead link.
       heartbeat = setInterval(() => {
-        if (pingSentAt && lastRx < pingSentAt && Date.now() - pingSentAt > PING_TIMEOUT_MS) return abandon();
-        pingSentAt = Date.now();
-        this.send({ type: "ping" });
+        const now = Date.now();
+        if (unanswered && lastRx < unanswered && now - unanswered > PING_TIMEOUT_MS) return abandon();
+        if (!unanswered || lastRx >= unanswered) unanswered = now;
+        this.ping();
       }, PING_EVERY_MS);
     };
     sock.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
@@ -307,8 +333,20 @@ class Link implements Connection {
     sock.onclose = (ev) => void closed(ev.code, ev.reason);
   }
 
-  /** The terminal's input modes as the program set them (from `termmode`); null until told. */
   termMode: { echo: boolean; canonical: boolean } | null = null;
+
+  /** A ping stamped with the page's clock: its pong's echo of `t` gives the round trip. */
+  private ping(): void {
+    this.send({ type: "ping", t: performance.now() });
+  }
+  private measured(t: number | undefined): void {
+    if (typeof t !== "number") return;
+    const sample = performance.now() - t;
+    if (!(sample >= 0 && sample < 600_000)) return;
+    this.rtt = sample;
+    this.srtt = this.srtt === null ? sample : this.srtt + (sample - this.srtt) * RTT_WEIGHT;
+    this.events.emit("rtt", sample);
+  }
 
   private control(msg: ServerMessage | null, raw: string): void {
     const view = this.view;
@@ -316,6 +354,10 @@ class Link implements Connection {
       case "hello":
         this.mark("bunty:hello");
         this.session = msg.session;
+        this.command = msg.command;
+        this.termMode = null; // the server tells this socket after hello
+        this.drainingAt = null; // a server that said it drains is not this one (or changed its mind)
+        this.drainingReason = "";
         this.mode = msg.mode;
         this.writer = msg.writer;
         this.resumed = msg.resumed;
@@ -348,6 +390,7 @@ class Link implements Connection {
         else console.warn(`bunty: server error ${msg.code}: ${msg.message}`);
         break;
       case "pong":
+        this.measured(msg.t);
         break;
       case "download":
         break; // for file transfer (transfer.ts subscribes): a notice with a button, output alone never downloads anything
@@ -355,7 +398,10 @@ class Link implements Connection {
         this.termMode = { echo: msg.echo, canonical: msg.canonical };
         break;
       case "draining":
-        break; // for features that show it (subscribers)
+        this.drainingAt = Date.now() + Math.max(0, msg.inMs);
+        this.drainingReason = String(msg.reason ?? "");
+        this.changed(); // the badge counts down
+        break;
       default:
         console.warn("bunty: ignored unknown control message", raw); // later protocol versions add types
         return;

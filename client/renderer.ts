@@ -1,5 +1,7 @@
 // Owner: client (browser page). Chooses the renderer: WebGL on a GPU, xterm's DOM renderer otherwise or when WebGL fails.
 // useBestRenderer() does it for one terminal; the handle it returns puts the DOM renderer back.
+// The GPU is probed once per page (the first pane's call), and at most MAX_WEBGL_PANES panes draw
+// with WebGL at once: each is a WebGL context, and browsers drop the oldest past about 16.
 
 import type { IDisposable, Terminal } from "@xterm/xterm";
 import { WebglAddon } from "@xterm/addon-webgl";
@@ -10,6 +12,11 @@ export type Renderer = "webgl" | "dom";
 const SOFTWARE_GL = /SwiftShader|llvmpipe|lavapipe|softpipe|Basic Render Driver|Software Rasterizer/i;
 /** How long the WebGL canvas may disagree with the device pixel ratio before we give up on it. */
 const MISMATCH_MS = 1500;
+/** Panes drawing with WebGL at once; the others use the DOM renderer. */
+const MAX_WEBGL_PANES = 8;
+
+let probed: ReturnType<typeof probeGpu> | null = null;
+let webglPanes = 0;
 
 /**
  * Loads the WebGL renderer, falling back to the DOM renderer (xterm's built-in one) when WebGL2
@@ -19,7 +26,7 @@ const MISMATCH_MS = 1500;
  */
 export function useBestRenderer(term: Terminal, report: (renderer: Renderer, why: string) => void): IDisposable {
   const none: IDisposable = { dispose: () => {} };
-  const gpu = probeGpu();
+  const gpu = (probed ??= probeGpu());
   if (gpu.kind === "none") {
     report("dom", "WebGL2 is not available in this browser");
     return none;
@@ -30,33 +37,36 @@ export function useBestRenderer(term: Terminal, report: (renderer: Renderer, why
     report("dom", `WebGL is software-rendered here (${gpu.name}); the DOM renderer is faster`);
     return none;
   }
+  if (webglPanes >= MAX_WEBGL_PANES) {
+    report("dom", `${MAX_WEBGL_PANES} panes of this page draw with WebGL already`);
+    return none;
+  }
   let webgl: WebglAddon | undefined;
   let watch: IDisposable | undefined;
-  const fallBack = (why: string) => {
+  const release = () => {
     if (!webgl) return;
     watch?.dispose();
     webgl.dispose();
     webgl = undefined;
+    webglPanes--;
+  };
+  const fallBack = (why: string) => {
+    if (!webgl) return;
+    release();
     report("dom", why);
   };
   try {
     webgl = new WebglAddon();
+    webglPanes++;
     webgl.onContextLoss(() => fallBack("the WebGL context was lost"));
     term.loadAddon(webgl);
     report("webgl", gpu.name);
     watch = watchCanvasSize(term, () => fallBack("the WebGL canvas does not match the device pixel ratio"));
   } catch (e) {
-    webgl?.dispose();
-    webgl = undefined;
+    release();
     report("dom", `WebGL failed: ${(e as Error)?.message ?? e}`);
   }
-  return {
-    dispose() {
-      watch?.dispose();
-      webgl?.dispose();
-      webgl = undefined;
-    },
-  };
+  return { dispose: release };
 }
 
 /**

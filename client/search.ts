@@ -1,14 +1,19 @@
 // Owner: client (browser page). The find box (Ctrl+Shift+F): search the scrollback with xterm's search addon.
-// createSearchBox() makes one for a terminal; its dispose() removes it.
+// createSearchBox() makes the page's one box; it searches the terminal it is opened for (the
+// focused pane's), loading the search addon into a terminal the first time it is searched (most
+// panes never are). Its dispose() removes it.
 
-import type { Terminal } from "@xterm/xterm";
+import type { IDisposable, Terminal } from "@xterm/xterm";
 import { SearchAddon, type ISearchOptions } from "@xterm/addon-search";
 
 export interface SearchBox {
-  open(): void;
+  /** Opens the box on `term`. */
+  open(term: Terminal): void;
   close(): void;
   readonly isOpen: boolean;
-  /** Removes the box and the search addon. */
+  /** A terminal goes away: close the box if it searches it. */
+  forget(term: Terminal): void;
+  /** Removes the box (the addons go with their terminals). */
   dispose(): void;
 }
 
@@ -27,9 +32,11 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return e;
 }
 
-export function createSearchBox(term: Terminal): SearchBox {
-  const addon = new SearchAddon({ highlightLimit: 1000 });
-  term.loadAddon(addon);
+export function createSearchBox(): SearchBox {
+  const addons = new WeakMap<Terminal, SearchAddon>();
+  let term: Terminal | null = null;
+  let addon: SearchAddon | null = null;
+  let results: IDisposable | null = null;
 
   const box = el("div", { id: "search", hidden: true }, { role: "search" });
   const input = el("input", { type: "text", placeholder: "Find", spellcheck: false, autocomplete: "off" }, { "aria-label": "Find in terminal" });
@@ -41,20 +48,33 @@ export function createSearchBox(term: Terminal): SearchBox {
     return b;
   };
   const opts = (incremental = false): ISearchOptions => ({ decorations: DECORATIONS, incremental });
-  const next = () => input.value && addon.findNext(input.value, opts());
-  const previous = () => input.value && addon.findPrevious(input.value, opts());
+  const next = () => input.value && addon?.findNext(input.value, opts());
+  const previous = () => input.value && addon?.findPrevious(input.value, opts());
   box.append(input, count, button("↑", "Previous match (Shift+Enter)", previous), button("↓", "Next match (Enter)", next), button("✕", "Close (Esc)", () => close()));
   document.body.append(box);
 
-  addon.onDidChangeResults(({ resultIndex, resultCount }) => {
-    count.textContent = !input.value ? "" : resultCount === 0 ? "no matches" : `${resultIndex < 0 ? "?" : resultIndex + 1}/${resultCount}${resultCount >= 1000 ? "+" : ""}`;
-    box.dataset.found = String(resultCount > 0 || !input.value);
-  });
+  /** Searches `t` from now on (its addon loaded on first use). */
+  function bind(t: Terminal): void {
+    if (t === term) return;
+    addon?.clearDecorations();
+    results?.dispose();
+    term = t;
+    addon = addons.get(t) ?? null;
+    if (!addon) {
+      addon = new SearchAddon({ highlightLimit: 1000 });
+      t.loadAddon(addon);
+      addons.set(t, addon);
+    }
+    results = addon.onDidChangeResults(({ resultIndex, resultCount }) => {
+      count.textContent = !input.value ? "" : resultCount === 0 ? "no matches" : `${resultIndex < 0 ? "?" : resultIndex + 1}/${resultCount}${resultCount >= 1000 ? "+" : ""}`;
+      box.dataset.found = String(resultCount > 0 || !input.value);
+    });
+  }
   input.addEventListener("input", () => {
-    if (input.value) addon.findNext(input.value, opts(true));
+    if (input.value) addon?.findNext(input.value, opts(true));
     else {
-      addon.clearDecorations();
-      term.clearSelection();
+      addon?.clearDecorations();
+      term?.clearSelection();
       count.textContent = "";
       box.dataset.found = "true";
     }
@@ -73,20 +93,21 @@ export function createSearchBox(term: Terminal): SearchBox {
     }
   });
 
-  function open(): void {
+  function open(t: Terminal): void {
+    bind(t);
     box.hidden = false;
     // A selection is what the user most likely wants to find.
-    const selected = term.getSelection();
+    const selected = t.getSelection();
     if (selected && !selected.includes("\n") && selected.length < 200) input.value = selected;
     input.focus();
     input.select();
-    if (input.value) addon.findNext(input.value, opts(true));
+    if (input.value) addon?.findNext(input.value, opts(true));
   }
   function close(): void {
     if (box.hidden) return;
     box.hidden = true;
-    addon.clearDecorations();
-    term.focus();
+    addon?.clearDecorations();
+    term?.focus();
   }
   return {
     open,
@@ -94,9 +115,15 @@ export function createSearchBox(term: Terminal): SearchBox {
     get isOpen() {
       return !box.hidden;
     },
+    forget(t) {
+      if (t !== term) return;
+      box.hidden = true;
+      results?.dispose();
+      term = addon = results = null;
+    },
     dispose() {
       box.remove();
-      addon.dispose();
+      results?.dispose();
     },
   };
 }

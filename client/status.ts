@@ -1,5 +1,6 @@
 // Owner: client (browser page). The status badge: a connection's state as text (connecting, live,
-// view only or watching, reconnecting in N s, ended and why), and notices shown in it for a moment.
+// view only or watching, reconnecting in N s, the server's restart counting down, ended and why),
+// and notices shown in it for a moment.
 // createBadge() subscribes to a connection; the page's other features pass notices to flash().
 
 import type { Connection } from "./connection.ts";
@@ -31,6 +32,11 @@ export function createBadge(badge: HTMLElement, conn: Connection): Badge {
         break;
       case "live":
         text = conn.mode === "view" ? "live · view only" : conn.writer ? "live" : "live · watching (typing elsewhere)";
+        if (conn.drainingAt !== null) {
+          // The server said it will end this session (an upgrade, a scale-down): say when, counting down.
+          const s = Math.max(0, Math.ceil((conn.drainingAt - Date.now()) / 1000));
+          text = `this server restarts in ${s} s${conn.drainingReason ? ` (${conn.drainingReason.slice(0, 60)})` : ""}`;
+        }
         break;
       case "reconnecting": {
         const s = conn.retryAt === null ? 0 : Math.ceil((conn.retryAt - Date.now()) / 1000);
@@ -40,9 +46,10 @@ export function createBadge(badge: HTMLElement, conn: Connection): Badge {
       case "ended":
         text = conn.endedText;
     }
-    badge.dataset.state = notice ? "notice" : conn.state;
+    const draining = conn.state === "live" && conn.drainingAt !== null;
+    badge.dataset.state = notice ? "notice" : draining ? "draining" : conn.state;
     badge.textContent = notice || text;
-    const counting = conn.state === "reconnecting" && conn.retryAt !== null;
+    const counting = (conn.state === "reconnecting" && conn.retryAt !== null) || draining;
     if (counting && countdown === undefined) countdown = setInterval(render, COUNTDOWN_MS);
     if (!counting && countdown !== undefined) countdown = void clearInterval(countdown);
   }
@@ -58,6 +65,7 @@ export function createBadge(badge: HTMLElement, conn: Connection): Badge {
   }
 
   const subs = [conn.on("state", render), conn.on("notice", flash)];
+  render();
   return {
     flash,
     dispose() {

@@ -1,5 +1,6 @@
 // Owner: client (browser page). Touch devices: the key toolbar (Esc, sticky Ctrl/Alt, Tab, arrows, | ~ /) and fitting the visual viewport.
-// setupTouch() builds the page's toolbar for a terminal; its dispose() removes it.
+// setupTouch() builds the page's one toolbar; its keys go to the terminal `target()` names (the
+// focused pane's), and every pane's typing passes through transform(); its dispose() removes it.
 
 import type { Terminal } from "@xterm/xterm";
 
@@ -36,7 +37,7 @@ export function ctrlChar(ch: string): string | null {
 
 export const isTouch = (): boolean => matchMedia("(pointer: coarse)").matches;
 
-export function setupTouch(term: Terminal): Touch {
+export function setupTouch(target: () => Terminal | null): Touch {
   const mods = { ctrl: false, alt: false };
   const bar = document.createElement("div");
   bar.id = "toolbar";
@@ -71,6 +72,8 @@ export function setupTouch(term: Terminal): Touch {
   show();
 
   function press(key: Key): void {
+    const term = target();
+    if (!term) return;
     if (key.mod) {
       mods[key.mod] = !mods[key.mod];
       return show();

@@ -1,9 +1,11 @@
-// Owner: client (browser page). File transfer for one connection: files dropped on the page are
-// uploaded into the session's current directory (one at a time, with a progress bar, a stall
-// watchdog and a replace prompt), and files offered with `bunty-get` (the connection's `download`
-// events) are shown as a notice with a Download button (never downloaded by themselves: any
-// output can ask). setupTransfer() builds the panel and listens; dispose() undoes it. docs/client.md
+// Owner: client (browser page). File transfer for the page's panes: files dropped on a pane are
+// uploaded into its session's current directory (one at a time, with a progress bar, a stall
+// watchdog and a replace prompt), and files offered with `bunty-get` (each watched connection's
+// `download` events) are shown as a notice with a Download button (never downloaded by
+// themselves: any output can ask). setupTransfer() builds the page's one panel and listens;
+// watch() adds a pane's connection; dispose() undoes it all. docs/client.md
 
+import type { IDisposable } from "@xterm/xterm";
 import { sessionPath, SessionPaths, type DownloadMessage } from "../protocol/index.ts";
 import type { Connection } from "./connection.ts";
 import { withProof } from "./credentials.ts";
@@ -52,8 +54,10 @@ export interface Dropped {
 
 export interface Transfer {
   readonly state: TransferState;
-  /** Uploads these files into the session's directory, one after another. */
-  upload(files: Dropped[]): void;
+  /** Uploads these files into the directory of `conn`'s session, one after another. */
+  upload(files: Dropped[], conn: Connection | null): void;
+  /** Shows the `download` offers of `conn` (until the handle is disposed). */
+  watch(conn: Connection): IDisposable;
   /** Removes the panel and the drop overlay, stops listening, aborts the running upload. */
   dispose(): void;
 }
@@ -86,7 +90,8 @@ function renderUpload(e: UploadEntry, v: UploadView): void {
   else if (e.message) v.text.textContent = e.message;
 }
 
-export function setupTransfer(conn: Connection): Transfer {
+/** `target` says which pane's connection a drop on `element` is for (the pane under it, else the focused one). */
+export function setupTransfer(target: (element: EventTarget | null) => Connection | null): Transfer {
   const state: TransferState = { uploads: [], downloads: [] };
   const panel = el("div", { id: "transfers", hidden: true });
   panel.setAttribute("aria-live", "polite");
@@ -112,7 +117,7 @@ export function setupTransfer(conn: Connection): Transfer {
 
   // ---- uploads ----
 
-  const queue: { file: File; entry: UploadEntry; view: UploadView }[] = [];
+  const queue: { file: File; entry: UploadEntry; view: UploadView; conn: Connection }[] = [];
   let busy = false;
   let running: PutRequest | null = null;
 
@@ -126,7 +131,8 @@ export function setupTransfer(conn: Connection): Transfer {
   }
 
   /** Why this connection cannot upload now, or null. */
-  function refusal(): string | null {
+  function refusal(conn: Connection | null): string | null {
+    if (!conn) return "no terminal to upload into";
     if (conn.mode === "view") return "view only: uploads are off in this tab";
     if (conn.state === "ended") return "the session has ended: nothing to upload into";
     if (conn.state !== "live" || !conn.session) return "not connected: try again when the badge says live";
@@ -143,17 +149,17 @@ export function setupTransfer(conn: Connection): Transfer {
     removeLater(v.div, ERROR_SHOW_MS);
   }
 
-  function upload(files: Dropped[]): void {
+  function upload(files: Dropped[], conn: Connection | null): void {
     if (disposed) return;
-    const why = refusal();
+    const why = refusal(conn);
     for (const f of files) {
-      if (why) skip(f.name, f.file?.size ?? 0, why);
+      if (why || !conn) skip(f.name, f.file?.size ?? 0, why ?? "");
       else if (f.directory || !f.file) skip(f.name, 0, `${f.name} is a folder: only files can be uploaded`);
       else {
         const entry: UploadEntry = { name: f.file.name, size: f.file.size, sent: 0, state: "queued", status: 0 };
         state.uploads.push(entry);
         trim(state.uploads);
-        queue.push({ file: f.file, entry, view: showUpload(entry) });
+        queue.push({ file: f.file, entry, view: showUpload(entry), conn });
       }
     }
     void next();
@@ -164,7 +170,7 @@ export function setupTransfer(conn: Connection): Transfer {
     busy = true;
     try {
       for (let job = queue.shift(); job && !disposed; job = queue.shift()) {
-        await send(job.file, job.entry, job.view);
+        await send(job.file, job.entry, job.view, job.conn);
         renderUpload(job.entry, job.view);
         removeLater(job.view.div, job.entry.state === "done" ? DONE_SHOW_MS : ERROR_SHOW_MS);
       }
@@ -173,9 +179,9 @@ export function setupTransfer(conn: Connection): Transfer {
     }
   }
 
-  async function send(file: File, e: UploadEntry, v: UploadView): Promise<void> {
+  async function send(file: File, e: UploadEntry, v: UploadView, conn: Connection): Promise<void> {
     for (let overwrite = false; ; overwrite = true) {
-      const why = refusal();
+      const why = refusal(conn);
       if (why) return void Object.assign(e, { state: "error", message: why });
       e.state = "uploading";
       e.sent = 0;
@@ -205,7 +211,7 @@ export function setupTransfer(conn: Connection): Transfer {
   // ---- downloads offered by bunty-get ----
 
   /** A `download` message: a notice with the name and size, and a button; the user decides. */
-  function offerDownload(m: DownloadMessage): void {
+  function offerDownload(conn: Connection, m: DownloadMessage): void {
     if (!conn.session) return;
     const d: DownloadEntry = { id: m.id, session: conn.session, name: m.name, size: m.size, clicked: false, dismissed: false };
     state.downloads.push(d);
@@ -235,7 +241,7 @@ export function setupTransfer(conn: Connection): Transfer {
     div.append(name, text, el("div", { className: "actions" }));
     div.lastElementChild!.append(get, close);
   }
-  const offers = conn.on("download", offerDownload);
+  const offers = new Set<IDisposable>();
 
   // ---- drag and drop ----
 
@@ -273,7 +279,7 @@ export function setupTransfer(conn: Connection): Transfer {
           files.push({ file, name: entry?.name ?? file?.name ?? "?", directory: !!entry?.isDirectory });
         }
       } else for (const file of dt.files) files.push({ file, name: file.name, directory: false });
-      upload(files);
+      upload(files, target(e.target));
     },
   };
   for (const [type, fn] of Object.entries(listeners)) window.addEventListener(type, fn as EventListener);
@@ -281,10 +287,16 @@ export function setupTransfer(conn: Connection): Transfer {
   return {
     state,
     upload,
+    watch(conn) {
+      const sub = conn.on("download", (m) => offerDownload(conn, m));
+      const handle = { dispose: () => (sub.dispose(), offers.delete(handle)) };
+      offers.add(handle);
+      return handle;
+    },
     dispose() {
       if (disposed) return;
       disposed = true;
-      offers.dispose();
+      for (const o of [...offers]) o.dispose();
       for (const [type, fn] of Object.entries(listeners)) window.removeEventListener(type, fn as EventListener);
       queue.length = 0;
       running?.abort();

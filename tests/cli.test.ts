@@ -43,6 +43,14 @@ describe("parseArgs", () => {
     expect(parseArgs(["-t", "fontFamily=x;}body{display:none"], {})).toMatchObject({ kind: "error", message: expect.stringContaining("invalid value for fontFamily") });
     expect(parseArgs(["-t", "fontSize"], {})).toMatchObject({ kind: "error", message: expect.stringContaining("takes KEY=VALUE") });
   });
+  test("-t: the workspace's options (prediction, shortcuts) too, checked as the page checks them", () => {
+    expect(parseArgs(["-t", "predict=off", "-t", "keySplitRight=Alt+Shift+R", "-t", "keyHelp=none"], {}))
+      .toMatchObject({ kind: "run", config: { clientOptions: { predict: "off", keySplitRight: "Alt+Shift+R", keyHelp: "none" } } });
+    expect(parseArgs(["-t", "predict=sometimes"], {})).toMatchObject({ kind: "error", message: expect.stringContaining('invalid value for predict: "sometimes"') });
+    // the browser keeps Ctrl+Shift+T; Ctrl+E is a control character the shell needs
+    expect(parseArgs(["-t", "keyClose=Ctrl+Shift+T"], {})).toMatchObject({ kind: "error", message: expect.stringContaining("not one the browser keeps") });
+    expect(parseArgs(["-t", "keyClose=Ctrl+E"], {})).toMatchObject({ kind: "error", message: expect.stringContaining("invalid value for keyClose") });
+  });
   test("operations options are parsed: log format, recording, public metrics", () => {
     expect(parseArgs(["--log-format", "json", "--record", "/var/lib/bunty", "--record-max-bytes", "5000", "--metrics-public"], {})).toMatchObject({ kind: "run", config: {
       logFormat: "json", record: "/var/lib/bunty", recordMaxBytes: 5000, metricsPublic: true,

@@ -4,7 +4,8 @@
 
 import { hostname } from "node:os";
 import { Limits } from "../../protocol/index.ts";
-import { PARSERS, type PageOptions } from "../../protocol/options.ts";
+import { PARSERS } from "../../protocol/options.ts";
+import { WORKSPACE_PARSERS } from "../../protocol/workspace-options.ts";
 import type { Config } from "./types.ts";
 
 /** Bounds of --record-max-bytes: room for the header and the stop marker, and at most 1 TiB. */
@@ -72,11 +73,13 @@ const nonEmpty = (what: string) => (v: string, label: string) => {
   return v;
 };
 const NAME_RE = /^[\w.-]{1,64}$/;
-const CLIENT_KEYS = Object.keys(PARSERS).join(", ");
+/** Every page option's parser: the display's (protocol/options.ts) and the workspace's (protocol/workspace-options.ts). */
+const PAGE_PARSERS: Readonly<Record<string, (raw: string) => unknown>> = { ...PARSERS, ...WORKSPACE_PARSERS };
+const CLIENT_KEYS = Object.keys(PAGE_PARSERS).join(", ");
 /** One page option, KEY=VALUE, checked by the same allow-list the page uses for its URL query. */
 function clientOption(key: string, value: string, label: string): [string, string] {
-  if (!Object.hasOwn(PARSERS, key)) throw new Error(`${label}: unknown page option ${JSON.stringify(key.slice(0, 40))} (one of ${CLIENT_KEYS})`);
-  if (PARSERS[key as keyof PageOptions](value) === undefined) throw new Error(`${label}: invalid value for ${key}: ${JSON.stringify(value.slice(0, 40))}`);
+  if (!Object.hasOwn(PAGE_PARSERS, key)) throw new Error(`${label}: unknown page option ${JSON.stringify(key.slice(0, 40))} (one of ${CLIENT_KEYS})`);
+  if (PAGE_PARSERS[key]!(value) === undefined) throw new Error(`${label}: invalid value for ${key}: ${JSON.stringify(value.slice(0, 40))}${key.startsWith("key") ? " (a chord like Ctrl+Shift+E, not one the browser keeps, or none)" : ""}`);
   return [key, value];
 }
 
@@ -121,7 +124,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       return [k, v];
     } },
   { key: "clientOptions", name: "client-option", short: "t", arg: "KEY=VALUE", type: "map", default: {}, section: "options", reload: true, noEnv: true,
-    help: `a display default of the page, like ttyd's -t (repeatable): ${CLIENT_KEYS}; e.g. -t fontSize=16 -t theme=light. The URL query (?fontSize=18) overrides it`,
+    help: `a default of the page, like ttyd's -t (repeatable): ${Object.keys(PARSERS).join(", ")}; predict (off, auto, always) and the workspace's shortcuts (keyNewTab, keySplitRight... =Ctrl+Shift+E or none; docs/client.md); e.g. -t fontSize=16 -t theme=light -t predict=off. The URL query (?fontSize=18) overrides it`,
     parse: (kv, label) => {
       const eqAt = kv.indexOf("=");
       if (eqAt < 1) throw new Error(`${label} takes KEY=VALUE, got ${JSON.stringify(kv.slice(0, 60))}`);
