@@ -430,9 +430,12 @@ class Link implements Connection {
     this.setState("ended");
     this.events.emit("end", text); // the page drops the session from its address: a reload starts a fresh shell instead of finding nothing
     const term = this.view.term;
-    term.write(`\r\n${DIM}[${text}] press Enter to start a new session${RESET}\r\n`);
-    // Every session has a client: the sessions page is where one can be ended or joined (the link is clickable).
-    if (full) term.write(`${DIM}sessions of this server: ${new URL(Paths.sessionsPage.slice(1), location.href).href}${RESET}\r\n`);
+    // After the output still queued (terminal.ts's Stream), not before it.
+    this.view.inOrder(() => {
+      term.write(`\r\n${DIM}[${text}] press Enter to start a new session${RESET}\r\n`);
+      // Every session has a client: the sessions page is where one can be ended or joined (the link is clickable).
+      if (full) term.write(`${DIM}sessions of this server: ${new URL(Paths.sessionsPage.slice(1), location.href).href}${RESET}\r\n`);
+    });
   }
 
   newSession(): void {

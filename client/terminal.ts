@@ -11,6 +11,14 @@ import { THEMES } from "./themes.ts";
 
 /** Ack after this much more output was parsed (and whenever xterm's write queue empties). */
 const ACK_EVERY_BYTES = 64 << 10;
+/**
+ * At most this much output is handed to xterm ahead of its parser (about 20 ms of parsing here,
+ * more than xterm parses in one 12 ms slice, so it never waits for us); the rest waits in the
+ * stream's own queue. A snapshot makes everything queued before it moot (it redraws the whole
+ * screen), so it drops that queue: Ctrl-C in a flood shows its prompt without first parsing the
+ * 192 KiB the server had in flight (protocol: UNACKED_HIGH_BYTES in server/core/delivery.ts).
+ */
+const FEED_AHEAD_BYTES = 64 << 10;
 
 export interface Size {
   cols: number;
@@ -70,12 +78,13 @@ export function createTerminal(container: HTMLElement, opts: PageOptions): Termi
   const resizeTo = (s: Size) => {
     if (s.cols !== term.cols || s.rows !== term.rows) term.resize(s.cols, s.rows);
   };
-  const inOrder = (fn: () => void) => term.write("", fn);
+  const stream = new Stream(term, resizeTo);
+  const inOrder = (fn: () => void) => stream.inOrder(fn);
   return {
     term,
     fit,
     container,
-    stream: new Stream(term, inOrder, resizeTo),
+    stream,
     fittedSize() {
       const d = fit.proposeDimensions();
       return d && d.cols > 0 && d.rows > 0 ? limit(d.cols, d.rows) : limit(term.cols, term.rows);
@@ -90,21 +99,30 @@ export function createTerminal(container: HTMLElement, opts: PageOptions): Termi
   };
 }
 
-/** Output accounting: absolute offsets received and parsed, and when to ack. */
+type Queued = { data: Uint8Array | string; end: number; epoch: number } | { fn: () => void };
+
+/**
+ * Output accounting: absolute offsets received and parsed, and when to ack; the queue of output
+ * not yet handed to xterm (FEED_AHEAD_BYTES), which a snapshot drops.
+ */
 export class Stream {
   /** Offset after the last byte received; null until hello or a snapshot says where we are. */
   offset: number | null = null;
   /** Where acks go: set by the connection showing a session in this view (its socket). */
   onAck: (offset: number) => void = () => {};
+  /** Bytes of output dropped unparsed because a snapshot replaced them (window.bunty shows it). */
+  dropped = 0;
   private parsed = 0;
   private acked = 0;
+  /** Writes handed to xterm whose callback has not run yet, and their bytes. */
   private pending = 0;
+  private ahead = 0;
+  private readonly queue: Queued[] = [];
   /** Bumped when offsets start over (a new session), so late callbacks of the old one are ignored. */
   private epoch = 0;
 
   constructor(
     private readonly term: Terminal,
-    private readonly inOrder: (fn: () => void) => void,
     private readonly resizeTo: (s: Size) => void,
   ) {}
 
@@ -120,31 +138,65 @@ export class Stream {
   bytes(data: Uint8Array): void {
     if (this.offset === null) return; // no position yet: a snapshot is due and replaces everything
     this.offset += data.byteLength;
-    this.write(data, this.offset);
+    this.push({ data, end: this.offset, epoch: this.epoch });
+  }
+
+  /** Runs `fn` once everything received before it is parsed (in order with the output). */
+  inOrder(fn: () => void): void {
+    this.push({ fn });
   }
 
   /** Replaces the screen with a snapshot (drawn for its cols x rows); `after` runs once it is parsed. */
   snapshot(m: SnapshotMessage, after: () => void): void {
     this.offset = m.offset;
-    this.inOrder(() => {
+    // Output queued before it would be drawn and then wiped by the reset: dropped, unparsed.
+    // (Functions queued meanwhile still run, in order: a resize, a reset, the end of a session.)
+    const kept = this.queue.filter((q) => "fn" in q);
+    for (const q of this.queue) if (!("fn" in q)) this.dropped += q.data.length;
+    this.queue.splice(0, this.queue.length, ...kept);
+    this.push({ fn: () => {
       this.term.reset();
       this.resizeTo({ cols: m.cols, rows: m.rows }); // the data was drawn for this size
-    });
-    this.write(m.data, m.offset);
-    this.inOrder(after);
+    } });
+    this.push({ data: m.data, end: m.offset, epoch: this.epoch });
+    this.push({ fn: after });
   }
 
-  private write(data: Uint8Array | string, end: number): void {
-    const epoch = this.epoch;
-    this.pending++;
-    this.term.write(data, () => {
-      this.pending--;
-      if (epoch !== this.epoch) return;
-      if (end > this.parsed) this.parsed = end;
-      if (this.parsed - this.acked >= ACK_EVERY_BYTES || (this.pending === 0 && this.parsed > this.acked)) {
-        this.acked = this.parsed;
-        this.onAck(this.parsed);
+  private push(q: Queued): void {
+    this.queue.push(q);
+    this.pump();
+  }
+
+  /** Hands queued output to xterm while less than FEED_AHEAD_BYTES of it is unparsed there. */
+  private pump(): void {
+    while (this.queue.length > 0 && this.ahead < FEED_AHEAD_BYTES) {
+      const q = this.queue.shift()!;
+      if ("fn" in q) {
+        this.pending++;
+        this.term.write("", () => {
+          this.pending--;
+          q.fn();
+          this.parsedSome();
+        });
+        continue;
       }
-    });
+      const size = q.data.length;
+      this.pending++;
+      this.ahead += size;
+      this.term.write(q.data, () => {
+        this.pending--;
+        this.ahead -= size;
+        if (q.epoch === this.epoch && q.end > this.parsed) this.parsed = q.end;
+        this.parsedSome();
+        this.pump();
+      });
+    }
+  }
+
+  private parsedSome(): void {
+    if (this.parsed - this.acked >= ACK_EVERY_BYTES || (this.pending === 0 && this.queue.length === 0 && this.parsed > this.acked)) {
+      this.acked = this.parsed;
+      this.onAck(this.parsed);
+    }
   }
 }

@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { CloseCode } from "../protocol/index.ts";
-import { BROWSER_REPLAY_LIMIT_BYTES, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES, UNACKED_HIGH_BYTES } from "../server/core/delivery.ts";
+import { BROWSER_REPLAY_LIMIT_BYTES, HURRY_MIN_UNACKED_BYTES, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES, UNACKED_HIGH_BYTES } from "../server/core/delivery.ts";
 import { OUTPUT_LOG_BYTES } from "../server/core/outlog.ts";
 import { Pool, SHED_HOLD_MS, SHED_LAG_MS, SHED_MIN_BYTES, SHED_RELEASE_LAG_MS, SHED_SEVERE_LAG_MS } from "../server/core/pool.ts";
 import { DETACHED_OUTPUT_BURST_BYTES, HOLD_AHEAD_BYTES, RELEASE_AHEAD_BYTES, Session } from "../server/core/session.ts";
@@ -136,6 +136,31 @@ describe("flow control", () => {
     await tick();
     expect(browser.last("snapshot")).toBeTruthy();
     expect(browser.bytes() - before).toBeLessThan(16 << 10); // the flood's rest was not replayed
+  });
+
+  test("a browser not behind yet but with HURRY_MIN_UNACKED_BYTES in flight also gets a snapshot when it types; with less in flight it gets none", async () => {
+    const { s, pty } = session();
+    const browser = new FakeClient();
+    s.attach(browser, { mode: "write", fresh: true });
+    await tick();
+    s.ack(browser, 0);
+    pty.emit(chunk(HURRY_MIN_UNACKED_BYTES / 2)); // little in flight: typing changes nothing
+    s.input(browser, new TextEncoder().encode("a"));
+    await tick();
+    await tick();
+    expect(browser.last("snapshot")).toBeFalsy();
+    for (let n = 0; n < HURRY_MIN_UNACKED_BYTES; n += 16 << 10) pty.emit(chunk(16 << 10)); // now over it, still under UNACKED_HIGH_BYTES
+    expect(HURRY_MIN_UNACKED_BYTES * 1.5 + (16 << 10)).toBeLessThan(UNACKED_HIGH_BYTES);
+    const before = browser.bytes();
+    s.input(browser, new Uint8Array([3]));
+    pty.emit(chunk(1000)); // output while the snapshot is on its way waits for it
+    expect(browser.bytes()).toBe(before);
+    await tick();
+    await tick();
+    const snap = browser.last("snapshot");
+    expect(snap).toBeTruthy();
+    pty.emit("after"); // then output flows live again, from the snapshot's offset
+    expect(browser.bytes()).toBeGreaterThan(before);
   });
 });
 

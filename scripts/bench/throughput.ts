@@ -49,8 +49,9 @@ export async function serverRun(wire: "bunty" | "ttyd", s: Server): Promise<Serv
 /** Runs the named runs of one round in an order that rotates with the round, so drift in the machine's load favours none. */
 export async function rotated<R extends Record<string, () => Promise<unknown>>>(round: number, runs: R): Promise<{ [K in keyof R]: Awaited<ReturnType<R[K]>> }> {
   const keys = Object.keys(runs);
+  // A rotation by the round: every run takes every place equally often (with two, they alternate).
+  // (Rotating and then reversing in odd rounds, as before, gave two runs the same order every round.)
   const order = keys.map((_, i) => keys[(i + round) % keys.length]!);
-  if (round % 2) order.reverse();
   const out: Record<string, unknown> = {};
   for (const k of order) out[k] = await runs[k]!();
   return out as { [K in keyof R]: Awaited<ReturnType<R[K]>> };

@@ -35,6 +35,13 @@ export const UNACKED_LOW_BYTES = 64 << 10;
 export const BROWSER_REPLAY_LIMIT_BYTES = 128 << 10;
 /** A browser that types while behind skips to the present at once (hurry), at most this often. */
 export const HURRY_MIN_INTERVAL_MS = 200;
+/**
+ * ...and so does one that is not behind yet but has this much in flight (half the window): in a
+ * flood it is always just under the high watermark, so what it types would otherwise show only
+ * after it parsed up to 192 KiB first (50-100 ms). The page drops output it has not parsed yet when
+ * a snapshot comes (client/terminal.ts), so the snapshot overtakes the rest.
+ */
+export const HURRY_MIN_UNACKED_BYTES = 96 << 10;
 /** Largest frame sent while catching up from the log. */
 const CATCH_UP_FRAME_BYTES = 64 << 10;
 /** When a snapshot could not be had (model busy or lost), try again after this long. */
@@ -117,16 +124,24 @@ export class Delivery {
   }
 
   /**
-   * The client typed (Ctrl-C in a flood): a browser that is behind skips to the present now, with
-   * a snapshot sent at once, instead of a replay of the output it missed. What it already has in
-   * flight it still parses first, so that is kept small (UNACKED_HIGH_BYTES).
+   * The client typed (Ctrl-C in a flood): a browser that is behind, or has much in flight, skips
+   * to the present now, with a snapshot sent at once, instead of a replay of the output it missed.
+   * The page drops what it received but has not parsed yet when the snapshot comes.
    */
   hurry(): void {
-    if (!this.behind || this.acked === null || this.closed) return;
+    if (this.acked === null || this.closed) return;
+    if (!this.behind && this.unacked() < HURRY_MIN_UNACKED_BYTES) return;
+    this.skip();
+  }
+
+  /** Skips to the present with a snapshot now (at most every HURRY_MIN_INTERVAL_MS). */
+  private skip(): void {
+    if (this.closed) return;
     const now = performance.now();
     if (now - this.hurriedAt < HURRY_MIN_INTERVAL_MS) return;
     this.hurriedAt = now;
-    this.skipAhead = true;
+    this.skipAhead = true; // this catch-up, or the next one if one is under way
+    this.behind = true; // live output waits for the snapshot, which comes first
     if (!this.inFlight) this.inFlight = this.bringUp().finally(() => (this.inFlight = null));
   }
 
