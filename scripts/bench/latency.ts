@@ -2,6 +2,7 @@
 // spare), bunty beside ttyd and beside the same thing on a raw PTY (the floor no server beats),
 // in interleaved blocks. The samples are taken by probe.ts in a process of its own.
 
+import { join } from "node:path";
 import type { Ctx } from "./context.ts";
 import { probe } from "./procs.ts";
 import { rotated } from "./throughput.ts";
@@ -23,6 +24,16 @@ export interface Stats {
 }
 export const stats = (xs: number[]): Stats => ({ samples: xs.length, p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99), max: max(xs) });
 
+/** The same round trips on a raw PTY from python3 (plain write/poll/read): the floor without Bun's PTY read. Null without python3. */
+async function sysEcho(n: number, warm: number): Promise<{ times: number[]; mismatches: number } | null> {
+  const python = Bun.which("python3");
+  if (!python) return null;
+  const p = Bun.spawn([python, join(import.meta.dir, "pty-echo.py"), String(n), String(warm)], { stdout: "pipe", stderr: "pipe", signal: AbortSignal.timeout(60_000) });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`pty-echo.py exited with ${code}: ${err.trim().slice(0, 300)}`);
+  return { ...(JSON.parse(out) as { times: number[] }), mismatches: 0 };
+}
+
 /** `stty raw -echo; cat` one byte at a time, the next only after the previous came back. */
 export async function echo(ctx: Ctx): Promise<void> {
   const n = ctx.quick ? 1000 : 4000;
@@ -32,6 +43,7 @@ export async function echo(ctx: Ctx): Promise<void> {
   const block = (args: string[]) => () => probe<Echo>(["echo", ...args, String(Math.ceil(n / BLOCKS)), String(ECHO_WARM)]);
   const runs: Record<string, () => Promise<Echo>> = { bunty: block(["bunty", bunty.wsUrl]), raw: block(["raw", JSON.stringify(ECHO_CMD)]) };
   if (ttyd) runs.ttyd = block(["ttyd", ttyd.wsUrl]);
+  if (Bun.which("python3")) runs.sys = async () => (await sysEcho(Math.ceil(n / BLOCKS), ECHO_WARM))!;
   const times: Record<string, number[]> = {};
   let mismatches = 0;
   for (let b = 0; b < BLOCKS; b++)
@@ -45,6 +57,13 @@ export async function echo(ctx: Ctx): Promise<void> {
     ctx.row({
       metric: `keystroke echo ${p} (n=${st.bunty!.samples})`, unit: "ms", bunty: st.bunty![p], ttyd: st.ttyd?.[p] ?? null, baseline: st.raw![p], baselineLabel: "raw PTY",
       better: "lower", target: "<= ttyd", met: st.ttyd ? st.bunty![p] <= st.ttyd[p] : null, digits: 3,
+    });
+  // Where Bun's own PTY read stands: the raw baseline above reads with Bun.spawn's terminal; this
+  // one with plain system calls from python3, in the same blocks.
+  if (st.sys)
+    ctx.row({
+      metric: `  raw PTY echo p50 / p99 without Bun (python3: write, poll, read; n=${st.sys.samples}), against Bun's raw read`, unit: "ms", bunty: st.sys.p50, ttyd: null,
+      baseline: st.raw!.p50, baselineLabel: `Bun's raw p50; p99 ${st.sys.p99.toFixed(3)} against Bun's ${st.raw!.p99.toFixed(3)}`, better: "lower", digits: 3,
     });
   ctx.detail(st);
 }
