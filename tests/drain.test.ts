@@ -165,7 +165,10 @@ describe("probes and the front door", () => {
       expect(full.status).toBe(503);
       expect(full.headers.get("retry-after")).toBe("5");
       expect(await full.json()).toMatchObject({ error: "too_many_sessions", instance: "x" });
-      expect(s.stderr()).toMatch(/warn http\.refused path=\/ status=503 code=too_many_sessions .* instance=x$/m);
+      // The log line reaches our pipe a moment after the response (stderr is another stream).
+      const refused = /warn http\.refused path=\/ status=503 code=too_many_sessions .* instance=x$/m;
+      await until(() => refused.test(s.stderr()), 3000);
+      expect(s.stderr()).toMatch(refused);
       expect((await fetch(new URL("/readyz", root))).status).toBe(200); // full is not draining: readiness is about draining only
       c.close();
     } finally {
