@@ -225,21 +225,29 @@ async function rawSeq(): Promise<number> {
 }
 
 type Measure = (p: Page, t0: number) => Promise<{ ms: number; idleMs?: number } & Record<string, unknown>>;
+/**
+ * After each sample: closing a context tears down its renderer process and the server ends its
+ * shell, work that otherwise lands on the next sample (the other side's) on two cores. Measured:
+ * without the pause, bunty's page load was 270-310 ms p50 beside ttyd and 239 ms alone.
+ */
+const SETTLE_MS = 500;
+
 interface Series { samples: number[]; p50: number | null; max: number | null; failed: number; detail: unknown[] }
 const summary = (xs: number[]): Series => ({ samples: xs.map((x) => r1(x)!), p50: xs.length ? r1(median(xs)) : null, max: xs.length ? r1(max(xs)) : null, failed: 0, detail: [] });
 
 /**
- * Runs `measure` n times per side, interleaved (bunty, ttyd, bunty...), and `round` (a baseline
- * outside the page) once after each pair; bunty's `idleMs` is the baseline otherwise. A failed sample is a note.
+ * Runs `measure` n times per side, interleaved (bunty, ttyd, then ttyd, bunty...: who goes first
+ * alternates), with SETTLE_MS after each sample, and `round` (a baseline outside the page) once after each pair; bunty's `idleMs` is the baseline otherwise. A failed sample is a note.
  */
 async function series(ctx: Ctx, browser: Browser, urls: Partial<Record<Side, string>>, name: string, measure: Measure, n: number, round?: () => Promise<number>) {
   const sides = Object.keys(urls) as Side[];
   const ms: Record<Side, number[]> = { bunty: [], ttyd: [] }, baseline: number[] = [];
   const detail: Record<Side, unknown[]> = { bunty: [], ttyd: [] }, failed: Record<Side, number> = { bunty: 0, ttyd: 0 };
   for (let i = 0; i < n; i++) {
-    for (const side of sides) {
+    for (const side of i % 2 ? [...sides].reverse() : sides) {
       try {
         const d = await withPage(browser, urls[side]!, measure);
+        await Bun.sleep(SETTLE_MS);
         ms[side].push(d.ms);
         if (side === "bunty" && d.idleMs !== undefined) baseline.push(d.idleMs);
         detail[side].push({ ...d, ms: r1(d.ms), ...(d.idleMs === undefined ? {} : { idleMs: r1(d.idleMs) }) });
