@@ -103,7 +103,9 @@ type Queued = { data: Uint8Array | string; end: number; epoch: number } | { fn: 
 
 /**
  * Output accounting: absolute offsets received and parsed, and when to ack; the queue of output
- * not yet handed to xterm (FEED_AHEAD_BYTES), which a snapshot drops.
+ * not yet handed to xterm (FEED_AHEAD_BYTES), which a snapshot drops. The queue is bounded by the
+ * server's window: it sends at most UNACKED_HIGH_BYTES past what we acked, and we ack only what
+ * xterm parsed.
  */
 export class Stream {
   /** Offset after the last byte received; null until hello or a snapshot says where we are. */

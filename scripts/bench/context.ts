@@ -26,7 +26,8 @@ export interface Row {
   digits?: number;
 }
 
-export interface Ctx {
+/** What the run's setup and every section's context share. */
+interface Common {
   quick: boolean;
   /** Interleaved rounds for the throughput-like sections. */
   rounds: number;
@@ -37,13 +38,21 @@ export interface Ctx {
   home: string;
   /** Environment for servers and their programs. */
   env: Record<string, string>;
+  /** How bunty is run (argv prefix), and a label for the report. */
+  bin: string[];
+  binLabel: string;
+  /** Why the peer is skipped, or null when it runs. */
+  ttydSkipped: string | null;
+  log(line: string): void;
+  /** An oddity worth reading (a byte count that differs, a sample that timed out...). */
+  note(line: string): void;
+}
+
+export interface Ctx extends Common {
   /** What bunty gives a shell (env + TERM + PS1), for raw-PTY baselines. */
   shellEnv: Record<string, string>;
   /** bunty options that make an interactive shell's prompt plain (`$ `) and HOME the bench's. */
   shellOptions: string[];
-  /** How bunty is run (argv prefix), and a label for the report. */
-  bin: string[];
-  binLabel: string;
   /**
    * Starts bunty for `command` with `extra` options (plus --port 0, --log-level warn, --no-token,
    * and --grace 0 unless `defaultGrace`), in a session of its own. Stopped at the end of the section.
@@ -51,13 +60,8 @@ export interface Ctx {
   bunty(command: string[], extra?: string[], o?: { defaultGrace?: boolean }): Promise<Server>;
   /** Starts ttyd for `command` (loopback, writable, free port; env + PS1 `$ `), or null when the peer is skipped. */
   ttyd: ((command: string[]) => Promise<Server>) | null;
-  /** Why the peer is skipped, or null when it runs. */
-  ttydSkipped: string | null;
   /** Stops a server started by `bunty` or `ttyd` before the section ends. */
   stop(s: Server): Promise<void>;
-  log(line: string): void;
-  /** An oddity worth reading (a byte count that differs, a sample that timed out...). */
-  note(line: string): void;
   row(r: Omit<Row, "section">): void;
   /** This section's detail for BENCH_JSON. */
   detail(value: unknown): void;
@@ -80,22 +84,11 @@ export interface Section {
   close(): Promise<void>;
 }
 
-export interface Setup {
-  quick: boolean;
-  rounds: number;
-  root: string;
-  outDir: string;
-  home: string;
-  env: Record<string, string>;
-  bin: string[];
-  binLabel: string;
+export interface Setup extends Common {
   /** Options every bunty gets (from probing its --help): e.g. ["--grace", "0", "--no-token"]. */
   buntyOptions: string[];
   /** ttyd's binary, or null with the reason it is skipped. */
   ttydPath: string | null;
-  ttydSkipped: string | null;
-  log(line: string): void;
-  note(line: string): void;
 }
 
 /** A section's context; `section.close()` stops whatever it started. */

@@ -13,16 +13,19 @@ time.sleep(0.3)  # for stty to take effect, as probe.ts waits
 poller = select.poll()
 poller.register(master, select.POLLIN)
 times = []
-for i in range(warm + n):
-    byte = bytes([97 + i % 26])
-    t0 = time.perf_counter()
-    os.write(master, byte)
-    got = b""
-    while not got:
-        if not poller.poll(5000):
-            sys.exit(f"no echo of keystroke {i + 1}")
-        got = os.read(master, 64)
-    if i >= warm:
-        times.append((time.perf_counter() - t0) * 1000)
-proc.kill()
+try:
+    for i in range(warm + n):
+        byte = bytes([97 + i % 26])
+        t0 = time.perf_counter()
+        os.write(master, byte)
+        got = b""
+        while not got:
+            if not poller.poll(5000):
+                sys.exit(f"no echo of keystroke {i + 1}")
+            got = os.read(master, 64)
+        if i >= warm:
+            times.append((time.perf_counter() - t0) * 1000)
+finally:
+    proc.kill()  # on every path, the error one too
+    proc.wait(5)
 print(json.dumps({"times": times}))

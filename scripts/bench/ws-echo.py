@@ -3,7 +3,7 @@
 #   python3 scripts/bench/ws-echo.py bunty|ttyd PORT PATH N   (bunty: --no-token; ttyd: -W)
 import base64, os, socket, struct, sys, time
 wire, host, port, path, n = sys.argv[1], "127.0.0.1", int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-s = socket.create_connection((host, port)); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s = socket.create_connection((host, port), timeout=10); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # every read has a deadline
 key = base64.b64encode(os.urandom(16)).decode()
 proto = "Sec-WebSocket-Protocol: tty\r\n" if wire == "ttyd" else ""
 s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{host}:{port}\r\n{proto}\r\n".encode())
@@ -31,7 +31,7 @@ s.settimeout(0.05)
 while time.time() < t_end:  # drain what comes first (hello, title...)
     try: frame()
     except socket.timeout: pass
-s.settimeout(None)
+s.settimeout(10)
 times = []
 for i in range(n + 200):
     c = bytes([97 + i % 26]); t0 = time.perf_counter()
