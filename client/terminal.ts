@@ -112,7 +112,7 @@ export class Stream {
   offset: number | null = null;
   /** Where acks go: set by the connection showing a session in this view (its socket). */
   onAck: (offset: number) => void = () => {};
-  /** Bytes of output dropped unparsed because a snapshot replaced them (window.bunty shows it). */
+  /** Bytes of output dropped unparsed because a snapshot replaced them (tests/browser/stream.test.ts reads it). */
   dropped = 0;
   private parsed = 0;
   private acked = 0;
