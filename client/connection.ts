@@ -373,6 +373,9 @@ class Link implements Connection {
         view.stream.snapshot(msg, () => this.writer && view.fitToWindow());
         this.snapshots++;
         break;
+      case "skip":
+        view.stream.skip(); // a snapshot follows: stop parsing the flood we were sent
+        break;
       case "size":
         this.sessionSize = { cols: msg.cols, rows: msg.rows };
         if (!this.writer) view.inOrder(() => !this.writer && view.resizeTo(this.sessionSize));

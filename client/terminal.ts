@@ -12,13 +12,15 @@ import { THEMES } from "./themes.ts";
 /** Ack after this much more output was parsed (and whenever xterm's write queue empties). */
 const ACK_EVERY_BYTES = 64 << 10;
 /**
- * At most this much output is handed to xterm ahead of its parser (about 20 ms of parsing here,
- * more than xterm parses in one 12 ms slice, so it never waits for us); the rest waits in the
- * stream's own queue. A snapshot makes everything queued before it moot (it redraws the whole
- * screen), so it drops that queue: Ctrl-C in a flood shows its prompt without first parsing the
- * 192 KiB the server had in flight (protocol: UNACKED_HIGH_BYTES in server/core/delivery.ts).
+ * At most this much output is handed to xterm ahead of its parser, in pieces of at most this size;
+ * the rest waits in the stream's own queue. A snapshot (or the server's `skip` before it) makes
+ * everything queued moot (it redraws the whole screen), so it drops that queue: Ctrl-C in a flood
+ * shows its prompt without first parsing the 192 KiB the server had in flight (protocol:
+ * UNACKED_HIGH_BYTES in server/core/delivery.ts); what xterm already has is parsed first (16 KiB
+ * of `yes` is 4-8 ms in headless chromium here; 64 KiB, the earlier value, 20-30 ms). xterm never
+ * waits for us: each piece's write callback hands it the next one within the same parsing slice.
  */
-const FEED_AHEAD_BYTES = 64 << 10;
+export const FEED_AHEAD_BYTES = 16 << 10;
 
 export interface Size {
   cols: number;
@@ -138,7 +140,10 @@ export class Stream {
   }
 
   bytes(data: Uint8Array): void {
-    if (this.offset === null) return; // no position yet: a snapshot is due and replaces everything
+    if (this.offset === null) {
+      this.dropped += data.byteLength; // no position yet: a snapshot is due and replaces everything
+      return;
+    }
     this.offset += data.byteLength;
     this.push({ data, end: this.offset, epoch: this.epoch });
   }
@@ -148,14 +153,28 @@ export class Stream {
     this.push({ fn });
   }
 
-  /** Replaces the screen with a snapshot (drawn for its cols x rows); `after` runs once it is parsed. */
-  snapshot(m: SnapshotMessage, after: () => void): void {
-    this.offset = m.offset;
+  /**
+   * A snapshot is coming (the server's `skip`): output not handed to xterm yet is dropped now, and
+   * so is whatever comes before the snapshot (no position until it says where we are; a reconnect
+   * meanwhile asks for a snapshot too).
+   */
+  skip(): void {
+    this.offset = null;
+    this.dropQueued();
+  }
+
+  private dropQueued(): void {
     // Output queued before it would be drawn and then wiped by the reset: dropped, unparsed.
     // (Functions queued meanwhile still run, in order: a resize, a reset, the end of a session.)
     const kept = this.queue.filter((q) => "fn" in q);
     for (const q of this.queue) if (!("fn" in q)) this.dropped += q.data.length;
     this.queue.splice(0, this.queue.length, ...kept);
+  }
+
+  /** Replaces the screen with a snapshot (drawn for its cols x rows); `after` runs once it is parsed. */
+  snapshot(m: SnapshotMessage, after: () => void): void {
+    this.offset = m.offset;
+    this.dropQueued();
     this.push({ fn: () => {
       this.term.reset();
       this.resizeTo({ cols: m.cols, rows: m.rows }); // the data was drawn for this size
@@ -172,15 +191,22 @@ export class Stream {
   /** Hands queued output to xterm while less than FEED_AHEAD_BYTES of it is unparsed there. */
   private pump(): void {
     while (this.queue.length > 0 && this.ahead < FEED_AHEAD_BYTES) {
-      const q = this.queue.shift()!;
-      if ("fn" in q) {
+      const next = this.queue.shift()!;
+      if ("fn" in next) {
         this.pending++;
         this.term.write("", () => {
           this.pending--;
-          q.fn();
+          next.fn();
           this.parsedSome();
         });
         continue;
+      }
+      let q = next;
+      if (typeof q.data !== "string" && q.data.length > FEED_AHEAD_BYTES) {
+        // The frame's head now, the rest at the queue's front (views, no copies).
+        const rest = q.data.subarray(FEED_AHEAD_BYTES);
+        this.queue.unshift({ data: rest, end: q.end, epoch: q.epoch });
+        q = { data: q.data.subarray(0, FEED_AHEAD_BYTES), end: q.end - rest.length, epoch: q.epoch };
       }
       const size = q.data.length;
       this.pending++;

@@ -242,6 +242,14 @@ export interface SnapshotMessage {
   cols: number;
   rows: number;
 }
+/**
+ * A `snapshot` follows (the server skips this client to the present: it typed during a flood).
+ * Output received before this message and not parsed yet is moot: a client may drop it, and
+ * everything else until the snapshot. Sent only to clients that ack.
+ */
+export interface SkipMessage {
+  type: "skip";
+}
 /** The PTY's size changed (the writer resized). Viewers may adopt it to show the screen as the program draws it. */
 export interface SizeMessage {
   type: "size";
@@ -303,7 +311,7 @@ export interface DrainingMessage {
   /** Why, for the page to show. */
   reason: string;
 }
-export type ServerMessage = HelloMessage | SnapshotMessage | SizeMessage | RoleMessage | ExitMessage | ErrorMessage | PongMessage | DownloadMessage | TermModeMessage | DrainingMessage;
+export type ServerMessage = HelloMessage | SnapshotMessage | SkipMessage | SizeMessage | RoleMessage | ExitMessage | ErrorMessage | PongMessage | DownloadMessage | TermModeMessage | DrainingMessage;
 
 // ---- client -> server (text frames, JSON) ----
 

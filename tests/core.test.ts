@@ -4,10 +4,13 @@
 
 import { describe, expect, test } from "bun:test";
 import { CloseCode } from "../protocol/index.ts";
-import { BROWSER_REPLAY_LIMIT_BYTES, HURRY_MIN_UNACKED_BYTES, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES, UNACKED_HIGH_BYTES } from "../server/core/delivery.ts";
+import {
+  BROWSER_REPLAY_LIMIT_BYTES, HURRY_MIN_UNACKED_BYTES, HURRY_QUIET_MS, HURRY_REPLAY_BYTES, HURRY_WINDOW_MS, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES, UNACKED_HIGH_BYTES,
+} from "../server/core/delivery.ts";
 import { OUTPUT_LOG_BYTES } from "../server/core/outlog.ts";
 import { Pool, SHED_HOLD_MS, SHED_LAG_MS, SHED_MIN_BYTES, SHED_RELEASE_LAG_MS, SHED_SEVERE_LAG_MS } from "../server/core/pool.ts";
-import { DETACHED_OUTPUT_BURST_BYTES, HOLD_AHEAD_BYTES, RELEASE_AHEAD_BYTES, Session } from "../server/core/session.ts";
+import { DETACHED_OUTPUT_BURST_BYTES, HOLD_AHEAD_BYTES, RELEASE_AHEAD_BYTES } from "../server/core/pacing.ts";
+import { Session } from "../server/core/session.ts";
 import { FakeClient, FakeScreens, fakeTerminals, noLog } from "./fakes.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -159,8 +162,57 @@ describe("flow control", () => {
     await tick();
     const snap = browser.last("snapshot");
     expect(snap).toBeTruthy();
-    pty.emit("after"); // then output flows live again, from the snapshot's offset
-    expect(browser.bytes()).toBeGreaterThan(before);
+    pty.emit("after"); // then, once the program is quiet, output flows again from the snapshot's offset
+    expect(browser.bytes()).toBe(before);
+    await Bun.sleep(3 * HURRY_QUIET_MS);
+    expect(browser.text().endsWith("after")).toBe(true);
+    pty.emit("live");
+    expect(browser.text().endsWith("afterlive")).toBe(true);
+    expect(browser.messages.filter((m) => m.type === "snapshot").length).toBe(1); // a small tail is replayed, not skipped
+  });
+
+  test("after a hurry the flood's tail is not replayed: once the program is quiet the browser gets one more snapshot, then live output", async () => {
+    const { s, pty, screens } = session();
+    const browser = new FakeClient();
+    s.attach(browser, { mode: "write", fresh: true });
+    await tick();
+    s.ack(browser, 0);
+    for (let n = 0; n < UNACKED_HIGH_BYTES; n += 16 << 10) pty.emit(chunk(16 << 10));
+    s.input(browser, new Uint8Array([3])); // Ctrl-C in the flood
+    await tick();
+    await tick();
+    expect(browser.messages.filter((m) => m.type === "snapshot").length).toBe(1);
+    const before = browser.bytes();
+    // The program goes on writing for a while after the Ctrl-C (its tail), then prints its prompt.
+    for (let n = 0; n < HURRY_REPLAY_BYTES * 16; n += 16 << 10) pty.emit(chunk(16 << 10));
+    pty.emit("$ ");
+    expect(browser.bytes()).toBe(before); // held: nothing of the tail was sent
+    await Bun.sleep(4 * HURRY_QUIET_MS);
+    expect(browser.messages.filter((m) => m.type === "snapshot").length).toBe(2); // the present, not 256 KiB of tail
+    expect(browser.messages.map((m) => m.type).filter((t) => t === "skip" || t === "snapshot")).toEqual(["skip", "snapshot", "snapshot"]); // told at once, before the screen model answered
+    expect(browser.bytes()).toBe(before);
+    expect(screens.snapshots).toBe(2);
+    pty.emit("ls\r\n");
+    expect(browser.bytes()).toBe(before + 4); // live again
+  });
+
+  test("a program that goes on flooding after a hurry is shown again within HURRY_WINDOW_MS, not held until it stops", async () => {
+    const { s, pty } = session();
+    const browser = new FakeClient();
+    s.attach(browser, { mode: "write", fresh: true });
+    await tick();
+    s.ack(browser, 0);
+    for (let n = 0; n < UNACKED_HIGH_BYTES; n += 16 << 10) pty.emit(chunk(16 << 10));
+    s.input(browser, new Uint8Array([3]));
+    const t0 = performance.now();
+    let second = 0;
+    while (performance.now() - t0 < 3 * HURRY_WINDOW_MS && !second) {
+      pty.emit(chunk(4 << 10)); // never quiet
+      await Bun.sleep(2);
+      if (browser.messages.filter((m) => m.type === "snapshot").length >= 2) second = performance.now() - t0;
+    }
+    expect(second).toBeGreaterThan(0);
+    expect(second).toBeLessThan(HURRY_WINDOW_MS + 10 * HURRY_QUIET_MS);
   });
 });
 

@@ -6,8 +6,7 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { CloseCode } from "../protocol/index.ts";
-import { HOLD_AHEAD_BYTES } from "../server/core/session.ts";
-import { DETACHED_OUTPUT_BURST_BYTES, DETACHED_OUTPUT_BYTES_PER_S } from "../server/core/session.ts";
+import { DETACHED_OUTPUT_BURST_BYTES, DETACHED_OUTPUT_BYTES_PER_S, HOLD_AHEAD_BYTES } from "../server/core/pacing.ts";
 import { markedProcesses, startServer, TestClient, until, type TestServer } from "./harness.ts";
 import { RawWs } from "./rawws.ts";
 

@@ -3,6 +3,7 @@
 // `agreement`, which measures why the bench of before under-reported (docs/benchmarks.md).
 // Every timed client runs in a process of its own (probe.ts), like an outside client.
 
+import { join } from "node:path";
 import type { Ctx } from "./context.ts";
 import * as M from "./measures.ts";
 import { cpuSeconds, probe, startServer, stopProc, track, type Server } from "./procs.ts";
@@ -37,6 +38,24 @@ export interface ServerRun extends ProbeRun {
 
 export const rawRun = (cmd: string) => probe<ProbeRun>(["raw", cmd]);
 
+/** What pty-read.py prints: the same flood read from python3 with plain poll and read. */
+interface PyRun {
+  bytes: number;
+  reads: number;
+  seconds: number;
+  mbps: number;
+  cpu: number;
+  sys: number;
+}
+/** The flood read without Bun (scripts/bench/pty-read.py): what reading a PTY costs any program here. Null without python3. */
+async function pyRead(cmd: string): Promise<PyRun> {
+  const python = Bun.which("python3")!;
+  const p = Bun.spawn([python, join(import.meta.dir, "pty-read.py"), cmd], { stdout: "pipe", stderr: "pipe", signal: AbortSignal.timeout(120_000) });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`pty-read.py exited with ${code}: ${err.trim().slice(0, 300)}`);
+  return JSON.parse(out) as PyRun;
+}
+
 /** One session through a server, its CPU counted around the probe. bunty's session must be gone before the next run. */
 export async function serverRun(wire: "bunty" | "ttyd", s: Server): Promise<ServerRun> {
   const c0 = cpuSeconds(s.pid)!;
@@ -66,19 +85,22 @@ export async function throughput(ctx: Ctx): Promise<void> {
   for (const w of WORKLOADS) {
     const bunty = await ctx.bunty(["sh", "-c", w.cmd]);
     const ttyd = ctx.ttyd ? await ctx.ttyd(["sh", "-c", w.cmd]) : null;
-    const runs: Record<string, () => Promise<ProbeRun | ServerRun>> = { raw: () => rawRun(w.cmd), bunty: () => serverRun("bunty", bunty) };
+    const runs: Record<string, () => Promise<ProbeRun | ServerRun | PyRun>> = { raw: () => rawRun(w.cmd), bunty: () => serverRun("bunty", bunty) };
     if (ttyd) runs.ttyd = () => serverRun("ttyd", ttyd);
+    const isA = w.key === "a100MB";
+    if (isA && Bun.which("python3")) runs.py = () => pyRead(w.cmd); // the 100 MB flood: the CPU floor, measured a second way
     ctx.log(`${w.label}: warm-up (not counted)`);
     await rotated(0, runs);
-    const rounds: Record<string, ProbeRun | ServerRun>[] = [];
+    const rounds: Record<string, ProbeRun | ServerRun | PyRun>[] = [];
     for (let r = 0; r < ctx.rounds; r++) {
       const got = await rotated(r, runs);
       rounds.push(got);
-      const b = got.bunty as ServerRun, t = got.ttyd as ServerRun | undefined;
-      if (b.bytes !== got.raw!.bytes) ctx.note(`${w.label}, round ${r + 1}: bunty delivered ${b.bytes} bytes, raw PTY ${got.raw!.bytes}`);
+      const b = got.bunty as ServerRun, t = got.ttyd as ServerRun | undefined, raw = got.raw as ProbeRun;
+      if (b.bytes !== raw.bytes) ctx.note(`${w.label}, round ${r + 1}: bunty delivered ${b.bytes} bytes, raw PTY ${raw.bytes}`);
       if (b.snapshots) ctx.note(`${w.label}, round ${r + 1}: bunty skipped the client ahead ${b.snapshots} time(s) instead of sending every byte`);
-      if (t && t.bytes !== got.raw!.bytes) ctx.note(`${w.label}, round ${r + 1}: ttyd delivered ${t.bytes} bytes, raw PTY ${got.raw!.bytes} (ttyd drops the connection when the program exits)`);
-      ctx.log(`${w.label} round ${r + 1}/${ctx.rounds}: raw ${got.raw!.mbps.toFixed(1)}, bunty ${b.mbps.toFixed(1)}${t ? `, ttyd ${t.mbps.toFixed(1)}` : ""} MB/s`);
+      if (t && t.bytes !== raw.bytes) ctx.note(`${w.label}, round ${r + 1}: ttyd delivered ${t.bytes} bytes, raw PTY ${raw.bytes} (ttyd drops the connection when the program exits)`);
+      const py = got.py as PyRun | undefined;
+      ctx.log(`${w.label} round ${r + 1}/${ctx.rounds}: raw ${raw.mbps.toFixed(1)}, bunty ${b.mbps.toFixed(1)}${t ? `, ttyd ${t.mbps.toFixed(1)}` : ""}${py ? `, python3 ${py.mbps.toFixed(1)}` : ""} MB/s`);
     }
     await ctx.stop(bunty);
     if (ttyd) await ctx.stop(ttyd);
@@ -87,7 +109,6 @@ export async function throughput(ctx: Ctx): Promise<void> {
     const b = med("bunty", (x) => x.mbps)!, t = med("ttyd", (x) => x.mbps);
     const ratio = median(rounds.map((x) => x.bunty!.mbps / x.raw!.mbps));
     const vsTtyd = t === null ? null : median(rounds.map((x) => x.bunty!.mbps / x.ttyd!.mbps));
-    const isA = w.key === "a100MB";
     ctx.row({
       metric: `${w.label}, MB/s (median of ${ctx.rounds})`, unit: "MB/s", bunty: b, ttyd: t, baseline: raw, baselineLabel: "raw PTY read", better: "higher",
       target: isA ? ">= 0.95 x raw and >= 1.3 x ttyd" : undefined,
@@ -100,9 +121,18 @@ export async function throughput(ctx: Ctx): Promise<void> {
     const per100 = (x: ServerRun) => (x.serverCpu / x.bytes) * 100 * MB;
     ctx.row({
       metric: `  ${w.label}: server CPU s per 100 MB`, unit: "s", bunty: med("bunty", per100), ttyd: med("ttyd", per100), better: "lower",
+      baseline: med("raw", (x) => (x.clientCpu / x.bytes) * 100 * MB), baselineLabel: "Bun's raw PTY reader's own CPU",
       target: isA ? "<= 0.5 x ttyd" : undefined,
       met: isA ? (med("ttyd", per100) === null ? null : med("bunty", per100)! <= 0.5 * med("ttyd", per100)!) : undefined, digits: 2,
     });
+    if (rounds[0]!.py) {
+      // The floor a second way: no Bun at all. Half of ttyd's CPU below this is below what reading the PTY costs.
+      const pyMed = (f: (x: PyRun) => number) => median(rounds.map((x) => f(x.py as PyRun)));
+      ctx.row({
+        metric: `  ${w.label}: a PTY reader's own CPU s per 100 MB without Bun (python3: poll, read; system part ${pyMed((x) => (x.sys / x.bytes) * 100 * MB).toFixed(2)} s), ${pyMed((x) => x.mbps).toFixed(1)} MB/s`,
+        unit: "s", bunty: pyMed((x) => (x.cpu / x.bytes) * 100 * MB), ttyd: null, better: "lower", digits: 2,
+      });
+    }
     const frames = (x: ServerRun) => (x.chunks / x.bytes) * 100 * MB;
     ctx.row({ metric: `  ${w.label}: frames per 100 MB (raw: PTY reads)`, unit: "", bunty: med("bunty", frames), ttyd: med("ttyd", frames), baseline: med("raw", frames), baselineLabel: "raw reads", better: "lower", digits: 0 });
     ctx.detail({ workload: w.key, label: w.label, rounds });

@@ -42,6 +42,24 @@ export const HURRY_MIN_INTERVAL_MS = 200;
  * a snapshot comes (client/terminal.ts), so the snapshot overtakes the rest.
  */
 export const HURRY_MIN_UNACKED_BYTES = 96 << 10;
+/**
+ * After a hurry the flood's tail is not replayed either. A Ctrl-C lands while the program is still
+ * writing: what it wrote between the snapshot and its death (190-290 KiB measured here in `yes`)
+ * would be parsed by the page before the prompt shows (50-100 ms). So live output waits until the
+ * program has been quiet for one HURRY_QUIET_MS (its prompt is out) or HURRY_WINDOW_MS have passed,
+ * and then the client gets the present: a replay of what came if it is at most HURRY_REPLAY_BYTES,
+ * else one more snapshot. A program that goes on flooding is shown again after HURRY_WINDOW_MS.
+ */
+export const HURRY_QUIET_MS = 10;
+export const HURRY_WINDOW_MS = 300;
+export const HURRY_REPLAY_BYTES = 16 << 10;
+/**
+ * A hurry's snapshot is made from at most the newest this-many bytes the screen model has not
+ * parsed yet: enough to redraw a screen of line output or a few full-screen redraws. (The flood
+ * rule's 256 KiB of `yes` took the model 24-26 ms to parse on an idle core here, 30-90 ms beside a
+ * browser parsing the same flood; 64 KiB took 7 ms.)
+ */
+export const HURRY_KEEP_BYTES = 64 << 10;
 /** Largest frame sent while catching up from the log. */
 const CATCH_UP_FRAME_BYTES = 64 << 10;
 /** When a snapshot could not be had (model busy or lost), try again after this long. */
@@ -58,8 +76,11 @@ export interface Sink {
 
 export interface StreamSource {
   readonly log: OutputLog;
-  /** The current screen as terminal bytes, with the log offset it corresponds to; null when unavailable. */
-  snapshot(): Promise<Omit<SnapshotMessage, "type"> | null>;
+  /**
+   * The current screen as terminal bytes, with the log offset it corresponds to; null when
+   * unavailable. `keep`: the screen model may skip all but this much of what it has not parsed.
+   */
+  snapshot(keep?: number): Promise<Omit<SnapshotMessage, "type"> | null>;
 }
 
 export class Delivery {
@@ -77,7 +98,12 @@ export class Delivery {
   private retry: ReturnType<typeof setTimeout> | undefined;
   /** The next catch-up takes a snapshot whatever the distance (the client typed while behind). */
   private skipAhead = false;
+  /** The client was told a snapshot comes (`skip`) and may have dropped what it had: nothing but a snapshot will do. */
+  private owesSnapshot = false;
   private hurriedAt = -Infinity;
+  /** While a hurry holds live output back (performance.now() it ends at; 0: no hold). */
+  private holdUntil = 0;
+  private quietTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** `from`: the offset to stream from; one the log does not hold means "start with a snapshot". */
   constructor(
@@ -141,8 +167,38 @@ export class Delivery {
     if (now - this.hurriedAt < HURRY_MIN_INTERVAL_MS) return;
     this.hurriedAt = now;
     this.skipAhead = true; // this catch-up, or the next one if one is under way
-    this.behind = true; // live output waits for the snapshot, which comes first
+    this.behind = true; // live output waits for the snapshot, which comes first...
+    this.holdUntil = now + HURRY_WINDOW_MS; // ...and then for the program to be quiet (watched from the snapshot on)
+    // The page stops parsing what it has now rather than when the snapshot is ready (the screen
+    // model's parse of a flood's tail took 15-90 ms here while the page went on parsing `yes`).
+    this.sink.sendControl({ type: "skip" });
+    this.owesSnapshot = true;
+    clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => this.release(), HURRY_WINDOW_MS); // whatever becomes of the snapshot
     if (!this.inFlight) this.inFlight = this.bringUp().finally(() => (this.inFlight = null));
+  }
+
+  /** Ends the hold once the log did not grow for HURRY_QUIET_MS, or at the end of the window. */
+  private watchQuiet(end: number): void {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      const now = this.src.log.end;
+      if (now !== end && performance.now() < this.holdUntil) return this.watchQuiet(now);
+      this.release();
+    }, HURRY_QUIET_MS);
+  }
+
+  private release(): void {
+    this.endHold();
+    void this.catchUp();
+  }
+
+  /** The hold is over: what came during it is replayed if small, else skipped with a snapshot. */
+  private endHold(): void {
+    clearTimeout(this.quietTimer);
+    if (this.holdUntil === 0) return;
+    this.holdUntil = 0;
+    if (this.src.log.end - this.sent > HURRY_REPLAY_BYTES) this.skipAhead = true;
   }
 
   /** The socket's send queue emptied. */
@@ -158,13 +214,17 @@ export class Delivery {
   async finish(): Promise<void> {
     if (this.inFlight) await this.inFlight;
     clearTimeout(this.retry);
+    this.endHold();
     if (this.closed || !this.behind) return;
     const log = this.src.log;
-    if (!log.has(this.sent)) {
+    const skip = (this.skipAhead || this.owesSnapshot) && this.acked !== null;
+    this.skipAhead = false;
+    if (!log.has(this.sent) || skip) {
       const snap = await this.src.snapshot();
       if (!snap || this.closed) return;
       snap.offset = Math.max(snap.offset, log.start);
       this.sink.sendControl({ type: "snapshot", ...snap });
+      this.owesSnapshot = false;
       this.sent = snap.offset;
       this.resyncs++;
     }
@@ -174,6 +234,7 @@ export class Delivery {
   close(): void {
     this.closed = true;
     clearTimeout(this.retry);
+    clearTimeout(this.quietTimer);
   }
 
   private send(bytes: Uint8Array): void {
@@ -187,19 +248,21 @@ export class Delivery {
 
   /** Brings the client to the present: from the log while it holds our position, else via a snapshot. */
   catchUp(): Promise<void> {
-    if (this.inFlight || this.closed || !this.behind || !this.ready()) return this.inFlight ?? Promise.resolve();
+    if (this.inFlight || this.closed || !this.behind || this.holdUntil !== 0 || !this.ready()) return this.inFlight ?? Promise.resolve();
     this.inFlight = this.bringUp().finally(() => (this.inFlight = null));
     return this.inFlight;
   }
 
   private async bringUp(): Promise<void> {
     const log = this.src.log;
-    const tooFarForABrowser = this.acked !== null && (this.skipAhead || log.end - this.sent > BROWSER_REPLAY_LIMIT_BYTES);
+    const hurried = this.skipAhead || this.owesSnapshot; // only a hurry sets these
+    const tooFarForABrowser = this.acked !== null && (hurried || log.end - this.sent > BROWSER_REPLAY_LIMIT_BYTES);
     this.skipAhead = false;
     if (!log.has(this.sent) || tooFarForABrowser) {
-      const snap = await this.src.snapshot();
+      const snap = await this.src.snapshot(hurried ? HURRY_KEEP_BYTES : undefined);
       if (this.closed) return;
       if (!snap || snap.offset > log.end) {
+        this.endHold(); // no present to hold on to
         this.retry = setTimeout(() => void this.catchUp(), RESYNC_RETRY_MS);
         return;
       }
@@ -209,9 +272,16 @@ export class Delivery {
       // and the client's offset stays exact, so a later resume by offset is still lossless.
       if (snap.offset < log.start) snap.offset = log.start;
       this.sink.sendControl({ type: "snapshot", ...snap });
+      this.owesSnapshot = false;
       this.sent = snap.offset;
       if (this.acked !== null) this.acked = snap.offset;
       this.resyncs++;
+    }
+    // A hurry's hold: the rest comes once the program is quiet. The session is told of the jump, so
+    // a program paused because this client was far behind goes on (and its tail comes out now).
+    if (this.holdUntil !== 0) {
+      this.watchQuiet(log.end);
+      return this.onProgress();
     }
     // One piece at a time: a client that fills up again after a few pieces costs only those copies.
     while (!this.closed && this.sent < log.end) {

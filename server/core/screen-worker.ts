@@ -42,7 +42,7 @@ const CHUNK_BYTES = 64 * 1024;
 const MAX_MARKS = 256;
 
 /** A resize or a snapshot request, to apply once output up to `at` is parsed. */
-type Mark = { at: number } & ({ cols: number; rows: number } | { req: number });
+type Mark = { at: number } & ({ cols: number; rows: number } | { req: number; keep?: number });
 
 interface Model {
   /** Null until the model is needed (LAZY_MS, or a snapshot). */
@@ -136,15 +136,17 @@ function step(m: Model): void {
   if (!ask && !urgent) return;
   if (!materialize(m)) return;
   applyMarks(m);
-  if (m.flooding) {
+  const hurried = ask && "req" in ask && ask.keep !== undefined && ask.at - m.parsed > ask.keep ? ask.keep : null;
+  if (m.flooding || hurried !== null) {
     if (!ask && now - m.lastChange < quietMs && end - m.parsed < (m.ring.length * 3) / 4) return; // wait for the flood to calm
     const target = ask ? ask.at : end;
+    const keep = Math.min(keepBytes, hurried ?? keepBytes);
     // Resizes inside the skipped part still apply, in order.
-    while (m.marks.length > 0 && m.marks[0]!.at <= target - keepBytes && !("req" in m.marks[0]!)) {
+    while (m.marks.length > 0 && m.marks[0]!.at <= target - keep && !("req" in m.marks[0]!)) {
       const k = m.marks.shift()! as { cols: number; rows: number };
       m.term.resize(k.cols, k.rows);
     }
-    skipTo(m, target - keepBytes);
+    skipTo(m, target - keep);
     m.flooding = false;
   }
   const limit = m.marks.length > 0 ? Math.min(end, m.marks[0]!.at) : end;
@@ -203,7 +205,7 @@ function handle(msg: ToWorker): void {
       return m && step(m);
     case "snapshot":
       if (!m) return reply({ t: "snapshot", req: msg.req, snapshot: null });
-      m.marks.push({ at: msg.at, req: msg.req }); // answered when everything before it is parsed
+      m.marks.push({ at: msg.at, req: msg.req, ...(msg.keep === undefined ? {} : { keep: msg.keep }) }); // answered when everything before it is parsed
       return step(m);
     case "dispose":
       if (!m) return;

@@ -61,7 +61,7 @@ export type ToWorker =
   | { t: "init"; scrollback: number; stats: SharedArrayBuffer; pollMs: number; idlePollMs: number; idleAfterMs: number; floodRate: number; floodWindowMs: number; quietMs: number; keepBytes: number }
   | { t: "create"; h: number; cols: number; rows: number; log: SharedLog; from: number }
   | { t: "resize"; h: number; cols: number; rows: number; at: number }
-  | { t: "snapshot"; h: number; req: number; at: number }
+  | { t: "snapshot"; h: number; req: number; at: number; keep?: number }
   | { t: "dispose"; h: number };
 export type FromWorker = { t: "snapshot"; req: number; snapshot: Snapshot | null };
 /** Slots of the shared stats array (Float64Array; only the worker writes). */
@@ -121,13 +121,17 @@ export class ScreenModels {
     this.post({ t: "resize", h: m.h, cols, rows, at: m.log.end });
   }
 
-  /** The screen once all output so far is parsed; null for an unknown model, or at the deadline. */
-  async snapshot(id: string, timeoutMs = SNAPSHOT_TIMEOUT_MS): Promise<Snapshot | null> {
+  /**
+   * The screen once all output so far is parsed; null for an unknown model, or at the deadline.
+   * `keep`: parse at most this much of the output not parsed yet (the newest), skipping the rest,
+   * for an answer that is wanted now (a Ctrl-C in a flood) more than a complete scrollback.
+   */
+  async snapshot(id: string, timeoutMs = SNAPSHOT_TIMEOUT_MS, keep?: number): Promise<Snapshot | null> {
     const m = this.models.get(id);
     if (!m) return null;
     const req = this.nextReq++;
     const answer = new Promise<Snapshot | null>((resolve) => this.waiting.set(req, resolve));
-    this.post({ t: "snapshot", h: m.h, req, at: m.log.end });
+    this.post({ t: "snapshot", h: m.h, req, at: m.log.end, ...(keep === undefined ? {} : { keep }) });
     const result = await within(answer, timeoutMs, null);
     this.waiting.delete(req);
     return result;

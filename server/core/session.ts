@@ -6,7 +6,8 @@
 import { CloseCode, PROTOCOL_VERSION, type Resumed, type ServerMessage, type SessionInfo } from "../../protocol/index.ts";
 import { within } from "./deadline.ts";
 import { Delivery } from "./delivery.ts";
-import { OUTPUT_LOG_BYTES, OutputLog } from "./outlog.ts";
+import { OutputLog } from "./outlog.ts";
+import { Pacing, RELEASE_AHEAD_BYTES } from "./pacing.ts";
 import { spawnPty, type Pty, type PtyExit, type PtyOptions } from "./pty.ts";
 import type { Recorder } from "./recorder.ts";
 import { endSession, REAP_BOUND_MS, type ReapResult } from "./reap.ts";
@@ -26,28 +27,6 @@ const READ_ONLY_NOTICE_MS = 2000;
 export const DISPOSABLE_GRACE_MS = 5000;
 /** A client that stays attached this long makes the session worth keeping (someone is watching it). */
 export const SETTLE_MS = 30_000;
-/**
- * While no client is attached, a session's output averages at most this much: past it the
- * program's output is paused (pty.pauseOutput) until the budget refills, so a detached `yes`
- * costs the server almost nothing while a detached build still runs (few print this much).
- */
-export const DETACHED_OUTPUT_BYTES_PER_S = 32 << 10;
-/** ...in bursts of up to this much. */
-export const DETACHED_OUTPUT_BURST_BYTES = 256 << 10;
-/** A paused detached session is looked at again after at least this long. */
-const DETACHED_RESUME_MIN_MS = 50;
-/**
- * When every client is more than this far behind the newest output, the program's output is
- * held (pty.pauseOutput) until one of them is within RELEASE_AHEAD_BYTES again: the program runs
- * at the pace of its fastest client, like over ssh, instead of the server reading a flood nobody
- * can take. The writer, when it never skips (a script: it sends no acks), is waited for the same
- * way even if a viewer is faster: the one who types gets every byte. Half the output log, so such
- * a client loses nothing; browsers, which skip to the present past BROWSER_REPLAY_LIMIT_BYTES, let
- * it run on in big steps; a viewer slower than the writer skips (a snapshot) once the log moved
- * past it, and can never hold up the session for the others.
- */
-export const HOLD_AHEAD_BYTES = OUTPUT_LOG_BYTES / 2;
-export const RELEASE_AHEAD_BYTES = 1 << 20;
 /**
  * The terminal's modes (echo, canonical) are read with every output chunk smaller than this (a
  * prompt, an echo: where a program changes them, e.g. sudo before "Password:"), and otherwise at
@@ -172,16 +151,8 @@ export class Session {
   private ending: Promise<void> | null = null;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private settleTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Output budget while detached (bytes) and when it was last topped up; see DETACHED_OUTPUT_BYTES_PER_S. */
-  private budget = DETACHED_OUTPUT_BURST_BYTES;
-  private budgetAt = 0;
-  private resumeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Output is paused because every client is far behind (held) / because the session is detached and over its budget (throttled). */
-  private held = false;
-  private throttled = false;
-  /** Paused by the pool because the event loop is overloaded and this session prints the most (Pool.shedLoad), until at least `shedUntil` (performance.now()). */
-  private shed = false;
-  shedUntil = 0;
+  /** When the program's output is paused: every client far behind, detached over budget, shed by the pool. */
+  private readonly pacing: Pacing;
   /** Output bytes since the pool last looked (Pool.shedLoad). */
   recentBytes = 0;
   /** The terminal's modes as last told to clients, and when they were last read. */
@@ -198,6 +169,7 @@ export class Session {
     this.rows = opts.rows;
     if (opts.spare) this.state = "spare";
     this.watch = opts.watchOutput?.(this) ?? null;
+    this.pacing = new Pacing((paused) => this.pty.pauseOutput(paused));
     this.pty = (opts.spawn ?? spawnPty)({
       command: opts.command,
       cwd: opts.cwd,
@@ -266,7 +238,7 @@ export class Session {
     clearTimeout(this.graceTimer);
     if (this.spare || this.ending || this.attached.size > 0) return;
     this.detachedAt = Date.now();
-    [this.budget, this.budgetAt] = [DETACHED_OUTPUT_BURST_BYTES, this.detachedAt];
+    this.pacing.detached();
     const disposable = this.keptBy.size === 0;
     const ms = disposable ? Math.min(this.opts.graceMs, DISPOSABLE_GRACE_MS) : this.opts.graceMs;
     if (ms <= 0) return void this.end(CloseCode.sessionEnded, "last client left");
@@ -289,7 +261,7 @@ export class Session {
     if (this.ending) return client.close(CloseCode.sessionEnded, "session has ended");
     clearTimeout(this.graceTimer);
     this.detachedAt = 0;
-    this.resumeDetached();
+    this.pacing.attached();
     if (o.byId) this.keep("attach");
     if (this.attached.size === 0 && !this.settleTimer && this.keptBy.size === 0) {
       // Someone who stays this long is watching: the session is then kept like a typed-in one.
@@ -300,7 +272,7 @@ export class Session {
     if (o.offset !== undefined && this.log.has(o.offset)) [resumed, from] = ["log", o.offset];
     else if (o.fresh) [resumed, from] = ["new", this.log.start];
     else [resumed, from] = ["snapshot", -1];
-    const delivery = new Delivery(client, this, from, () => this.dropped(client), () => this.held && this.checkHold());
+    const delivery = new Delivery(client, this, from, () => this.dropped(client), () => this.pacing.held && this.checkHold());
     const a: Attachment = { client, mode: o.mode, delivery, cols: o.cols, rows: o.rows, lastNotice: 0 };
     this.attached.set(client, a);
     if (o.mode === "write") this.setWriter(a, "a new client took over typing", false); // hello tells the newcomer
@@ -321,7 +293,7 @@ export class Session {
     this.paused.delete(client);
     a.delivery.close();
     this.resyncsOfGone += a.delivery.resyncs;
-    if (this.held) this.checkHold(); // it may have been the one holding everyone back
+    if (this.pacing.held) this.checkHold(); // it may have been the one holding everyone back
     if (this.writer === a) {
       this.writer = null;
       // Typing passes to the most recently attached client that may write.
@@ -415,8 +387,8 @@ export class Session {
     this.attached.get(client)?.delivery.drained();
   }
 
-  snapshot() {
-    return this.opts.screen.snapshot(this.id, SNAPSHOT_TIMEOUT_MS);
+  snapshot(keep?: number) {
+    return this.opts.screen.snapshot(this.id, SNAPSHOT_TIMEOUT_MS, keep);
   }
 
   private inputDrained(): void {
@@ -428,16 +400,19 @@ export class Session {
     this.lastActivity = Date.now();
     this.recentBytes += bytes.length;
     const load = this.opts.load;
-    if (load?.overloaded && !this.shed && this.recentBytes > load.shedMinBytes && this.recentBytes > load.shedBytesPerMs * (performance.now() - load.sampleAt)) this.shedFor(load.shedMs);
+    if (load?.overloaded && this.pacing.shedUntil === 0 && this.recentBytes > load.shedMinBytes && this.recentBytes > load.shedBytesPerMs * (performance.now() - load.sampleAt)) this.shedFor(load.shedMs);
     this.recorder?.output(bytes);
     if (this.ending) return; // its log is released and nobody is attached any more
     this.log.append(bytes);
     this.watch?.(bytes);
-    if (this.attached.size === 0) return this.spendDetached(bytes.length);
+    if (this.attached.size === 0) {
+      if (this.state === "live") this.pacing.spendDetached(bytes.length); // a spare's prompt spends nothing
+      return;
+    }
     const now = performance.now();
     if (bytes.length < MODE_CHECK_SMALL_BYTES || now - this.modesAt > MODE_CHECK_MS) this.checkModes(now);
     for (const a of this.attached.values()) a.delivery.push(bytes);
-    if (!this.held) this.checkHold();
+    if (!this.pacing.held) this.checkHold();
   }
 
   /** Tells clients when the program changed the terminal's echo or canonical mode. */
@@ -449,7 +424,7 @@ export class Session {
     this.broadcast({ type: "termmode", ...m });
   }
 
-  /** Holds the program's output while every client is far behind, lets it go once one is close again. */
+  /** Holds the program's output while every client is far behind, lets it go once one is close again (pacing.ts). */
   private checkHold(): void {
     const end = this.log.end;
     let nearest = Infinity;
@@ -459,56 +434,16 @@ export class Session {
     }
     const w = this.writer?.delivery;
     const behind = w && w.acked === null ? Math.max(nearest, end - w.sent) : nearest; // a script writer gets every byte
-    const hold = this.attached.size > 0 && !this.ending && (this.held ? behind > RELEASE_AHEAD_BYTES : behind > HOLD_AHEAD_BYTES);
-    if (hold === this.held) return;
-    this.held = hold;
-    this.applyPause();
+    this.pacing.hold(this.attached.size > 0 && !this.ending, behind);
   }
 
-  /** Output while nobody is attached: over the budget, the program waits (its output is paused) until the budget refills. */
-  private spendDetached(n: number): void {
-    if (this.state !== "live") return;
-    const now = Date.now();
-    // The debt is capped at one burst: output that came before the pause took hold is not the program's doing.
-    this.budget = Math.max(-DETACHED_OUTPUT_BURST_BYTES, Math.min(DETACHED_OUTPUT_BURST_BYTES, this.budget + ((now - this.budgetAt) * DETACHED_OUTPUT_BYTES_PER_S) / 1000) - n);
-    this.budgetAt = now;
-    if (this.budget >= 0 || this.resumeTimer) return;
-    this.throttled = true;
-    this.applyPause();
-    const wait = () => {
-      const ms = Math.max(DETACHED_RESUME_MIN_MS, (-this.budget * 1000) / DETACHED_OUTPUT_BYTES_PER_S);
-      this.resumeTimer = setTimeout(() => {
-        this.budget = Math.min(DETACHED_OUTPUT_BURST_BYTES, this.budget + ((Date.now() - this.budgetAt) * DETACHED_OUTPUT_BYTES_PER_S) / 1000);
-        this.budgetAt = Date.now();
-        if (this.budget < 0) return wait();
-        this.resumeTimer = undefined;
-        this.throttled = false;
-        this.applyPause();
-      }, ms);
-    };
-    wait();
+  /** When the pool shed this session until (performance.now()); 0 when it is not shed. */
+  get shedUntil(): number {
+    return this.pacing.shedUntil;
   }
-
-  /** A client attached (or the session ends): output flows at full speed again. */
-  private resumeDetached(): void {
-    clearTimeout(this.resumeTimer);
-    this.resumeTimer = undefined;
-    this.throttled = false;
-    this.applyPause();
-  }
-
-  /** The output is paused for any of three reasons: every client far behind, detached over budget, the server overloaded. */
-  private applyPause(): void {
-    this.pty.pauseOutput(this.held || this.throttled || this.shed);
-  }
-
   /** The pool pauses a session that prints the most while the event loop is overloaded, for at least `ms` (0 releases it). */
   shedFor(ms: number): void {
-    const on = ms > 0 && !this.ending;
-    this.shedUntil = on ? performance.now() + ms : 0;
-    if (on === this.shed) return;
-    this.shed = on;
-    this.applyPause();
+    this.pacing.shedFor(ms, this.ending !== null);
   }
 
   private dropped(client: Client): void {
@@ -541,9 +476,7 @@ export class Session {
     this.state = "ending";
     clearTimeout(this.graceTimer);
     clearTimeout(this.settleTimer);
-    this.held = false;
-    this.shed = false;
-    this.resumeDetached(); // a program waiting on a paused terminal must be free to see its signals and go
+    this.pacing.stop(); // a program waiting on a paused terminal must be free to see its signals and go
     const all = [...this.attached.values()];
     this.attached.clear();
     this.paused.clear();
