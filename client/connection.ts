@@ -11,6 +11,7 @@ import { CloseCode, Paths, Query, decodeServerMessage, encodeMessage, type Clien
 import { endText } from "./close.ts";
 import { apiFetch, withProof } from "./credentials.ts";
 import { Emitter } from "./events.ts";
+import { Heartbeat } from "./heartbeat.ts";
 import type { Size, TerminalView } from "./terminal.ts";
 
 const RESIZE_DEBOUNCE_MS = 50;
@@ -18,13 +19,6 @@ const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 /** A connection that stayed up this long starts the backoff over when it drops. */
 const STABLE_MS = 10_000;
-/**
- * While live, ping this often: the heartbeat, and the round trip the page shows and predicts
- * typing by (a few bytes each way per pane; a hidden tab's timers run less often, which is fine).
- * Nothing received within PING_TIMEOUT_MS of a ping means the connection is dead.
- */
-const PING_EVERY_MS = 2_000;
-const PING_TIMEOUT_MS = 10_000;
 /** The smoothed round trip moves this much toward each sample (mosh's and TCP's SRTT: 1/8). */
 const RTT_WEIGHT = 1 / 8;
 const INPUT_FRAME_BYTES = 64 << 10;
@@ -272,11 +266,9 @@ class Link implements Connection {
     sock.binaryType = "arraybuffer";
     this.socket = sock;
     let openedAt = 0;
-    let lastRx = 0;
-    let unanswered = 0; // when the oldest ping with nothing received since was sent
-    let heartbeat: ReturnType<typeof setInterval> | undefined;
+    let heartbeat: Heartbeat | undefined;
     const stop = () => {
-      clearInterval(heartbeat);
+      heartbeat?.stop();
       sock.onopen = sock.onmessage = sock.onclose = null;
       sock.close();
     };
@@ -288,19 +280,12 @@ class Link implements Connection {
 
     sock.onopen = () => {
       this.mark("bunty:open");
-      openedAt = lastRx = Date.now();
-      this.ping(); // the round trip, at once
-      // Timestamps, not timer counts: background tabs throttle timers, which must not look like a dead link.
-      heartbeat = setInterval(() => {
-        const now = Date.now();
-        if (unanswered && lastRx < unanswered && now - unanswered > PING_TIMEOUT_MS) return abandon();
-        if (!unanswered || lastRx >= unanswered) unanswered = now;
-        this.ping();
-      }, PING_EVERY_MS);
+      openedAt = Date.now();
+      heartbeat = new Heartbeat(() => this.ping(), () => abandon());
     };
     sock.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
       if (this.socket !== sock) return;
-      lastRx = Date.now();
+      heartbeat?.received();
       if (typeof ev.data === "string") return this.control(decodeServerMessage(ev.data), ev.data);
       if (!this.sawOutput) {
         this.sawOutput = true;
@@ -315,7 +300,7 @@ class Link implements Connection {
       void closed(4999, "no answer to ping");
     };
     const closed = async (code: number, reason: string) => {
-      clearInterval(heartbeat);
+      heartbeat?.stop();
       if (this.socket !== sock) return;
       this.socket = null;
       // Refused before the upgrade? A browser cannot see why; ask, rather than retry forever.

@@ -11,7 +11,7 @@
 //   npm run bench -- --bin dist/bunty      the built executable instead of server/main.ts
 //   npm run bench -- --ttyd PATH           the peer's binary (default ../shared/tools/peers/ttyd); --no-peer: without
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { openSection, type Ctx, type Row, type Setup } from "./bench/context.ts";
@@ -132,7 +132,26 @@ const setup: Setup = {
 };
 log(`bunty: ${binLabel} ${buntyOptions.join(" ")}; peer: ${"path" in peer ? `${peer.version} (${peer.path})` : `skipped: ${peer.skipped}`}`);
 
+/**
+ * The machine's CPU time by kind from /proc/stat (Linux; null elsewhere): `steal` is time this VM
+ * was ready to run but the host ran someone else. The machines here are shared VMs, and a run
+ * that lost a quarter of its CPU to the host measures the host; the header and each section say
+ * how much was stolen while they ran.
+ */
+function cpuTimes(): { total: number; steal: number } | null {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+const stolen = (a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>) =>
+  a && b && b.total > a.total ? Math.round((1000 * (b.steal - a.steal)) / (b.total - a.total)) / 10 : null;
+const steal: Record<string, number | null> = {};
+
 const t0 = performance.now();
+const cpu0 = cpuTimes();
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(" ");
 const rows: Row[] = [];
 const details: Record<string, unknown> = {};
@@ -141,10 +160,12 @@ for (const [name, fn] of SECTIONS) {
   if (!opts.only.has(name)) continue;
   const s = openSection(name, setup);
   const t = performance.now();
+  const c = cpuTimes();
   log(`${name} ...`);
   try {
     await fn(s.ctx);
-    log(`${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    steal[name] = stolen(c, cpuTimes());
+    log(`${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s${steal[name] === null ? "" : `; CPU stolen by the host meanwhile: ${steal[name]}%`}`);
   } catch (e) {
     errors[name] = errorText(e);
     log(`${name} FAILED: ${errors[name]}`);
@@ -163,15 +184,17 @@ const meta = {
   date: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", bun: Bun.version, server: binLabel, serverOptions: buntyOptions.join(" "),
   peer: "path" in peer ? peer.version : `skipped: ${peer.skipped}`, rounds: setup.rounds, quick: opts.quick, loadBefore, loadAfter: loadavg().map((x) => x.toFixed(2)).join(" "),
   seconds: Math.round((performance.now() - t0) / 1000),
+  /** % of the machine's CPU time the host took (steal) over the run, and per section. */
+  steal: { run: stolen(cpu0, cpuTimes()), ...steal },
 };
 console.log(`\nbunty benchmark, ${meta.date}: ${meta.cpus} cores (${meta.cpuModel}), bun ${meta.bun}; bunty ${binLabel}; ttyd ${meta.peer}`);
-console.log(`${meta.rounds} rounds${opts.quick ? " (--quick)" : ""}; load average before ${loadBefore}, after ${meta.loadAfter}; ${meta.seconds} s\n`);
+console.log(`${meta.rounds} rounds${opts.quick ? " (--quick)" : ""}; load average before ${loadBefore}, after ${meta.loadAfter}; ${meta.seconds} s${meta.steal.run === null ? "" : `; CPU stolen by the host: ${meta.steal.run}% (by section: ${Object.entries(steal).map(([k, v]) => `${k} ${v ?? "?"}%`).join(", ")})`}\n`);
 console.log(textTable(rows));
 for (const n of notes) console.log(`note: ${n}`);
 for (const [k, v] of Object.entries(errors)) console.log(`error in ${k}: ${v}`);
 const summary = { ...meta, rows: jsonRows(rows), details: roundAll(details), notes, errors };
 mkdirSync(opts.out, { recursive: true });
-writeFileSync(join(opts.out, "report.md"), `bunty ${binLabel} beside ttyd ${meta.peer}; ${meta.date}; ${meta.cpus} cores; ${meta.rounds} rounds; load ${loadBefore} -> ${meta.loadAfter}\n\n${markdownTable(rows)}\n`);
+writeFileSync(join(opts.out, "report.md"), `bunty ${binLabel} beside ttyd ${meta.peer}; ${meta.date}; ${meta.cpus} cores; ${meta.rounds} rounds; load ${loadBefore} -> ${meta.loadAfter}; CPU stolen by the host ${meta.steal.run ?? "?"}%\n\n${markdownTable(rows)}\n`);
 writeFileSync(join(opts.out, "bench.json"), JSON.stringify(summary, null, 1));
 console.log(`\nreport: ${join(opts.out, "report.md")}`);
 console.log(`BENCH_JSON ${JSON.stringify(summary)}`);
