@@ -23,9 +23,13 @@ const IDLE_SWEEP_MS = 1000;
  * session that stopped flooding (Ctrl-C) is never left paused. One flood alone is left to run:
  * pausing it would protect nobody and only slow it (a late timer on a busy machine is mostly other
  * processes' doing), unless the loop is SHED_SEVERE_LAG_MS late.
+ * 15 ms, not the 30 ms of before: beside 10 floods, loops 15-30 ms late (never shed) gave typing in
+ * an eleventh session an echo p99 of 31-62 ms (p50 19-25 ms in some blocks) in three runs on
+ * 2026-12-03; at 15 ms (release at 5) two runs gave 4.3 and 1.7 ms, the floods 33-47 MB/s instead
+ * of 27-86 (`npm run bench -- --only sessions`).
  */
-export const SHED_LAG_MS = 30;
-export const SHED_RELEASE_LAG_MS = 10;
+export const SHED_LAG_MS = 15;
+export const SHED_RELEASE_LAG_MS = 5;
 export const SHED_SEVERE_LAG_MS = 250;
 /** A shed session is paused this long at a time (then it goes on, and is paused again if it floods again). */
 export const SHED_HOLD_MS = 250;
