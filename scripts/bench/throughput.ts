@@ -223,6 +223,11 @@ export async function floor(ctx: Ctx): Promise<void> {
     }
     const raw = median(rounds.map((x) => x.raw.mbps));
     ctx.row({ metric: "minimal Bun forwarder (floor), 100 MB: / raw PTY read", unit: "x raw", bunty: median(rounds.map((x) => x.forwarder.mbps / x.raw.mbps)), baseline: raw, baselineLabel: "raw MB/s", better: "higher", digits: 3 });
+    ctx.row({
+      metric: "  minimal Bun forwarder: its own CPU s per 100 MB (a PTY read and a WebSocket send, nothing else)", unit: "s",
+      bunty: median(rounds.map((x) => (x.forwarder.serverCpu / x.forwarder.bytes) * 100 * MB)),
+      baseline: median(rounds.map((x) => (x.raw.clientCpu / x.raw.bytes) * 100 * MB)), baselineLabel: "Bun's raw PTY reader's own CPU", better: "lower", digits: 2,
+    });
     ctx.row({ metric: `  raw PTY beside an unrelated ${STREAM_MBPS} MB/s loopback WebSocket stream / alone`, unit: "x raw", bunty: median(rounds.map((x) => x.beside.mbps / x.raw.mbps)), better: "higher", digits: 3 });
     ctx.detail({ streamTargetMBps: STREAM_MBPS, rounds });
   } finally {
