@@ -318,3 +318,28 @@ test("cost: main-thread time in write() for 100 MB, the worker's parse rate, sna
     expect(times[10]!).toBeLessThan(100);
   }
 }, 60_000);
+
+test("a sustained flood nobody asks about is not parsed: what the log would overwrite is skipped unparsed, and a snapshot parses only the tail", async () => {
+  using models = new ScreenModels();
+  models.create("f", 80, 24);
+  const chunk = enc.encode("y\r\n".repeat(64 * 1024 / 3));
+  let total = 0;
+  const t0 = performance.now();
+  // 48 MiB, 6 times the log: the worker must skip, and its timer gets to run between bursts.
+  while (total < 48 * MiB) {
+    models.write("f", chunk);
+    total += chunk.length;
+    if (total % MiB < chunk.length) await Bun.sleep(5); // the worker gets time to run, never QUIET_MS of it
+  }
+  expect(performance.now() - t0).toBeLessThan(5_000);
+  // While it lasted, next to nothing was parsed (at most a piece before the flood was seen as one).
+  // The rule before parsed 256 KiB each time three quarters of the log was unread (448 KiB by this
+  // point when this test was written).
+  expect(models.stats().parsedBytes).toBeLessThan(KEEP_BYTES);
+  const snap = await models.snapshot("f");
+  expect(snap!.offset).toBe(total);
+  const s = models.stats();
+  expect(s.parsedBytes).toBeGreaterThan(0);
+  expect(s.parsedBytes).toBeLessThanOrEqual(KEEP_BYTES + chunk.length); // the tail (and no more)
+  expect(s.skippedBytes + s.parsedBytes).toBe(total); // (backlogBytes is refreshed on the worker's next tick)
+}, 20_000);

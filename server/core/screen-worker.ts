@@ -110,6 +110,15 @@ function skipTo(m: Model, offset: number): void {
   m.parsed = offset;
 }
 
+/** Skips unparsed output up to `offset`; resizes inside the skipped part still apply, in order. */
+function skipResizing(m: Model & { term: Terminal }, offset: number): void {
+  while (m.marks.length > 0 && m.marks[0]!.at <= offset && !("req" in m.marks[0]!)) {
+    const k = m.marks.shift()! as { cols: number; rows: number };
+    m.term.resize(k.cols, k.rows);
+  }
+  skipTo(m, offset);
+}
+
 /** Applies every mark due at the parsed offset. */
 function applyMarks(m: Model & { term: Terminal; ser: SerializeAddon }): void {
   while (m.marks.length > 0 && m.marks[0]!.at <= m.parsed) {
@@ -137,16 +146,15 @@ function step(m: Model): void {
   if (!materialize(m)) return;
   applyMarks(m);
   const hurried = ask && "req" in ask && ask.keep !== undefined && ask.at - m.parsed > ask.keep ? ask.keep : null;
+  if (m.flooding && !ask && now - m.lastChange < quietMs) {
+    // Still flooding and nobody asks: nothing is parsed. What the log would soon overwrite is
+    // skipped unparsed (the tail is parsed once the flood calms, or when a snapshot is asked for).
+    if (end - m.parsed >= (m.ring.length * 3) / 4) skipResizing(m, end - keepBytes);
+    return;
+  }
   if (m.flooding || hurried !== null) {
-    if (!ask && now - m.lastChange < quietMs && end - m.parsed < (m.ring.length * 3) / 4) return; // wait for the flood to calm
     const target = ask ? ask.at : end;
-    const keep = Math.min(keepBytes, hurried ?? keepBytes);
-    // Resizes inside the skipped part still apply, in order.
-    while (m.marks.length > 0 && m.marks[0]!.at <= target - keep && !("req" in m.marks[0]!)) {
-      const k = m.marks.shift()! as { cols: number; rows: number };
-      m.term.resize(k.cols, k.rows);
-    }
-    skipTo(m, target - keep);
+    skipResizing(m, target - Math.min(keepBytes, hurried ?? keepBytes));
     m.flooding = false;
   }
   const limit = m.marks.length > 0 ? Math.min(end, m.marks[0]!.at) : end;
@@ -158,6 +166,7 @@ function step(m: Model): void {
   m.term!.write(chunk, () => {
     m.writing = false;
     m.parsed = start + chunk.length;
+    stats[Stat.parsed]! += chunk.length;
     step(m);
   });
 }

@@ -9,8 +9,8 @@
 // stamped with the log's end offset so it applies at its exact place in the byte stream.
 //
 // Trade-offs, on purpose (details in screen-worker.ts):
-// - During a flood the worker stops parsing and, once the flood calms or a snapshot is asked
-//   for, parses only the newest KEEP_BYTES. The screen is right (a flood's tail redraws it); what
+// - During a flood the worker stops parsing (what the log would soon overwrite is skipped unparsed)
+//   and, once the flood calms or a snapshot is asked for, parses only the newest KEEP_BYTES. The screen is right (a flood's tail redraws it); what
 //   scrolled by only during the flood is missing from the model's scrollback.
 // - Output older than the log (the worker fell more than the log's size behind) is skipped.
 // - If the worker dies, a new one is started and every model is rebuilt from what its log still
@@ -65,7 +65,7 @@ export type ToWorker =
   | { t: "dispose"; h: number };
 export type FromWorker = { t: "snapshot"; req: number; snapshot: Snapshot | null };
 /** Slots of the shared stats array (Float64Array; only the worker writes). */
-export const Stat = { skipped: 0, backlog: 1, length: 2 } as const;
+export const Stat = { skipped: 0, backlog: 1, parsed: 2, length: 3 } as const;
 
 interface Model {
   h: number;
@@ -82,6 +82,7 @@ export class ScreenModels {
   private worker: Worker | null = null;
   private stats_ = new Float64Array(new SharedArrayBuffer(Stat.length * 8));
   private skippedEarlier = 0;
+  private parsedEarlier = 0;
   private readonly waiting = new Map<number, (s: Snapshot | null) => void>();
   private nextHandle = 1;
   private nextReq = 1;
@@ -157,9 +158,12 @@ export class ScreenModels {
     this.stop();
   }
 
-  /** Models hosted; output not yet parsed (all models); output skipped so far (floods, a lagging worker). */
-  stats(): { sessions: number; backlogBytes: number; skippedBytes: number } {
-    return { sessions: this.models.size, backlogBytes: this.stats_[Stat.backlog]!, skippedBytes: this.skippedEarlier + this.stats_[Stat.skipped]! };
+  /** Models hosted; output not yet parsed (all models); output skipped so far (floods, a lagging worker); output parsed so far. */
+  stats(): { sessions: number; backlogBytes: number; skippedBytes: number; parsedBytes: number } {
+    return {
+      sessions: this.models.size, backlogBytes: this.stats_[Stat.backlog]!, skippedBytes: this.skippedEarlier + this.stats_[Stat.skipped]!,
+      parsedBytes: this.parsedEarlier + this.stats_[Stat.parsed]!,
+    };
   }
 
   private post(msg: ToWorker): void {
@@ -173,6 +177,7 @@ export class ScreenModels {
     (w as unknown as { unref(): void }).unref();
     this.worker = w;
     this.skippedEarlier += this.stats_[Stat.skipped]!;
+    this.parsedEarlier += this.stats_[Stat.parsed]!;
     this.stats_ = new Float64Array(new SharedArrayBuffer(Stat.length * 8));
     w.addEventListener("message", (e: MessageEvent<FromWorker>) => {
       this.waiting.get(e.data.req)?.(e.data.snapshot);
