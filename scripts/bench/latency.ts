@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import type { Ctx } from "./context.ts";
-import { probe } from "./procs.ts";
+import { probe, startServer } from "./procs.ts";
 import { rotated } from "./throughput.ts";
 import { max, percentile } from "./util.ts";
 
@@ -39,10 +39,20 @@ export async function echo(ctx: Ctx): Promise<void> {
   const n = ctx.quick ? 1000 : 4000;
   const bunty = await ctx.bunty(ECHO_CMD);
   const ttyd = ctx.ttyd ? await ctx.ttyd(ECHO_CMD) : null;
+  // What any Bun server gets: the minimal forwarder of `floor` (Bun.serve, Bun.spawn's terminal, input written as it comes), same client.
+  const fwd = await startServer({ bin: [process.execPath, `${ctx.root}/scripts/bench/forwarder.ts`], options: [], command: ECHO_CMD, env: ctx.env, cwd: ctx.root });
+  try {
+    await echoBlocks(ctx, n, bunty.wsUrl, ttyd?.wsUrl ?? null, fwd.wsUrl);
+  } finally {
+    await fwd.stop();
+  }
+}
+
+async function echoBlocks(ctx: Ctx, n: number, buntyUrl: string, ttydUrl: string | null, fwdUrl: string): Promise<void> {
   type Echo = { times: number[]; mismatches: number };
   const block = (args: string[]) => () => probe<Echo>(["echo", ...args, String(Math.ceil(n / BLOCKS)), String(ECHO_WARM)]);
-  const runs: Record<string, () => Promise<Echo>> = { bunty: block(["bunty", bunty.wsUrl]), raw: block(["raw", JSON.stringify(ECHO_CMD)]) };
-  if (ttyd) runs.ttyd = block(["ttyd", ttyd.wsUrl]);
+  const runs: Record<string, () => Promise<Echo>> = { bunty: block(["bunty", buntyUrl]), raw: block(["raw", JSON.stringify(ECHO_CMD)]), forwarder: block(["bunty", fwdUrl]) };
+  if (ttydUrl) runs.ttyd = block(["ttyd", ttydUrl]);
   if (Bun.which("python3")) runs.sys = async () => (await sysEcho(Math.ceil(n / BLOCKS), ECHO_WARM))!;
   const times: Record<string, number[]> = {};
   let mismatches = 0;
@@ -65,6 +75,11 @@ export async function echo(ctx: Ctx): Promise<void> {
       metric: `  raw PTY echo p50 / p99 without Bun (python3: write, poll, read; n=${st.sys.samples}), against Bun's raw read`, unit: "ms", bunty: st.sys.p50, ttyd: null,
       baseline: st.raw!.p50, baselineLabel: `Bun's raw p50; p99 ${st.sys.p99.toFixed(3)} against Bun's ${st.raw!.p99.toFixed(3)}`, better: "lower", digits: 3,
     });
+  ctx.row({
+    metric: `  the same through the minimal Bun forwarder (floor's: Bun.serve and Bun.spawn's terminal, nothing else; n=${st.forwarder!.samples}), p50`, unit: "ms",
+    bunty: st.forwarder!.p50, ttyd: null, baseline: st.bunty!.p50, baselineLabel: `bunty's p50; p99 ${st.forwarder!.p99.toFixed(3)} against bunty's ${st.bunty!.p99.toFixed(3)}`,
+    better: "lower", digits: 3,
+  });
   ctx.detail(st);
 }
 
