@@ -26,6 +26,15 @@ function session(graceMs = 60_000) {
   return { s, pty: t.ptys[0]!, screens, ended };
 }
 const chunk = (n: number, c = "y") => new TextEncoder().encode(c.repeat(n));
+/** A session with one browser (a client that acks) as its writer, attached and settled. */
+async function browserSession() {
+  const x = session();
+  const browser = new FakeClient();
+  x.s.attach(browser, { mode: "write", fresh: true });
+  await tick(); // the attach's catch-up settles
+  x.s.ack(browser, 0); // it acks: from now on unacked bytes count
+  return { ...x, browser };
+}
 
 describe("roles", () => {
   test("a write-mode client that joins becomes the writer; the old one is told; typing takes it back; the writer's size wins", () => {
@@ -126,11 +135,7 @@ describe("flow control", () => {
   });
 
   test("a browser that types while behind (Ctrl-C in a flood) gets a snapshot at once, before it has parsed what is in flight, and no replay", async () => {
-    const { s, pty } = session();
-    const browser = new FakeClient();
-    s.attach(browser, { mode: "write", fresh: true });
-    await tick();
-    s.ack(browser, 0);
+    const { s, pty, browser } = await browserSession();
     for (let n = 0; n < UNACKED_HIGH_BYTES + BROWSER_REPLAY_LIMIT_BYTES / 2; n += 16 << 10) pty.emit(chunk(16 << 10)); // behind, but within the replay limit
     const before = browser.bytes();
     expect(browser.last("snapshot")).toBeFalsy();
@@ -142,11 +147,7 @@ describe("flow control", () => {
   });
 
   test("a browser not behind yet but with HURRY_MIN_UNACKED_BYTES in flight also gets a snapshot when it types; with less in flight it gets none", async () => {
-    const { s, pty } = session();
-    const browser = new FakeClient();
-    s.attach(browser, { mode: "write", fresh: true });
-    await tick();
-    s.ack(browser, 0);
+    const { s, pty, browser } = await browserSession();
     pty.emit(chunk(HURRY_MIN_UNACKED_BYTES / 2)); // little in flight: typing changes nothing
     s.input(browser, new TextEncoder().encode("a"));
     await tick();
@@ -172,11 +173,7 @@ describe("flow control", () => {
   });
 
   test("after a hurry the flood's tail is not replayed: once the program is quiet the browser gets one more snapshot, then live output", async () => {
-    const { s, pty, screens } = session();
-    const browser = new FakeClient();
-    s.attach(browser, { mode: "write", fresh: true });
-    await tick();
-    s.ack(browser, 0);
+    const { s, pty, screens, browser } = await browserSession();
     for (let n = 0; n < UNACKED_HIGH_BYTES; n += 16 << 10) pty.emit(chunk(16 << 10));
     s.input(browser, new Uint8Array([3])); // Ctrl-C in the flood
     await tick();
@@ -197,11 +194,7 @@ describe("flow control", () => {
   });
 
   test("a program that goes on flooding after a hurry is shown again within HURRY_WINDOW_MS, not held until it stops", async () => {
-    const { s, pty } = session();
-    const browser = new FakeClient();
-    s.attach(browser, { mode: "write", fresh: true });
-    await tick();
-    s.ack(browser, 0);
+    const { s, pty, browser } = await browserSession();
     for (let n = 0; n < UNACKED_HIGH_BYTES; n += 16 << 10) pty.emit(chunk(16 << 10));
     s.input(browser, new Uint8Array([3]));
     const t0 = performance.now();

@@ -2,9 +2,8 @@
 // spare), bunty beside ttyd and beside the same thing on a raw PTY (the floor no server beats),
 // in interleaved blocks. The samples are taken by probe.ts in a process of its own.
 
-import { join } from "node:path";
 import type { Ctx } from "./context.ts";
-import { probe, startServer } from "./procs.ts";
+import { probe, python, startServer } from "./procs.ts";
 import { rotated } from "./throughput.ts";
 import { max, percentile } from "./util.ts";
 
@@ -24,15 +23,8 @@ export interface Stats {
 }
 export const stats = (xs: number[]): Stats => ({ samples: xs.length, p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99), max: max(xs) });
 
-/** The same round trips on a raw PTY from python3 (plain write/poll/read): the floor without Bun's PTY read. Null without python3. */
-async function sysEcho(n: number, warm: number): Promise<{ times: number[]; mismatches: number } | null> {
-  const python = Bun.which("python3");
-  if (!python) return null;
-  const p = Bun.spawn([python, join(import.meta.dir, "pty-echo.py"), String(n), String(warm)], { stdout: "pipe", stderr: "pipe", signal: AbortSignal.timeout(60_000) });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`pty-echo.py exited with ${code}: ${err.trim().slice(0, 300)}`);
-  return { ...(JSON.parse(out) as { times: number[] }), mismatches: 0 };
-}
+/** The same round trips on a raw PTY from python3 (plain write/poll/read): the floor without Bun's PTY read. */
+const sysEcho = async (n: number, warm: number) => ({ ...(await python<{ times: number[] }>("pty-echo.py", [String(n), String(warm)], 60_000))!, mismatches: 0 });
 
 /** `stty raw -echo; cat` one byte at a time, the next only after the previous came back. */
 export async function echo(ctx: Ctx): Promise<void> {
@@ -53,7 +45,7 @@ async function echoBlocks(ctx: Ctx, n: number, buntyUrl: string, ttydUrl: string
   const block = (args: string[]) => () => probe<Echo>(["echo", ...args, String(Math.ceil(n / BLOCKS)), String(ECHO_WARM)]);
   const runs: Record<string, () => Promise<Echo>> = { bunty: block(["bunty", buntyUrl]), raw: block(["raw", JSON.stringify(ECHO_CMD)]), forwarder: block(["bunty", fwdUrl]) };
   if (ttydUrl) runs.ttyd = block(["ttyd", ttydUrl]);
-  if (Bun.which("python3")) runs.sys = async () => (await sysEcho(Math.ceil(n / BLOCKS), ECHO_WARM))!;
+  if (Bun.which("python3")) runs.sys = () => sysEcho(Math.ceil(n / BLOCKS), ECHO_WARM);
   const times: Record<string, number[]> = {};
   let mismatches = 0;
   for (let b = 0; b < BLOCKS; b++)

@@ -3,6 +3,7 @@
 // /proc readers (RSS, CPU time, children).
 
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { deadline, errorText } from "./util.ts";
 
 /** How long a server gets to print its URL line. */
@@ -210,6 +211,19 @@ const PROBE_TIMEOUT_MS = 120_000;
  * Runs one measurement in a client process of its own (scripts/bench/probe.ts) and returns its
  * JSON result (its last line). `onLine` sees every line as it comes (e.g. a session id before the result).
  */
+/**
+ * Runs one of the bench's python3 helpers (scripts/bench/SCRIPT, the floors without Bun) to its
+ * end and parses the one JSON line it prints; killed at `timeoutMs`. Null without python3.
+ */
+export async function python<T>(script: string, args: string[], timeoutMs: number): Promise<T | null> {
+  const py = Bun.which("python3");
+  if (!py) return null;
+  const p = track(Bun.spawn([py, join(import.meta.dir, script), ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", signal: AbortSignal.timeout(timeoutMs) }));
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`${script} exited with ${code}: ${err.trim().slice(0, 300)}`);
+  return JSON.parse(out) as T;
+}
+
 export async function probe<T>(args: string[], o: { env?: Record<string, string>; onLine?: (line: string) => void; timeoutMs?: number } = {}): Promise<T> {
   const p = track(Bun.spawn([process.execPath, PROBE, ...args], { env: o.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
   let last = "";

@@ -3,10 +3,9 @@
 // `agreement`, which measures why the bench of before under-reported (docs/benchmarks.md).
 // Every timed client runs in a process of its own (probe.ts), like an outside client.
 
-import { join } from "node:path";
 import type { Ctx } from "./context.ts";
 import * as M from "./measures.ts";
-import { cpuSeconds, probe, startServer, stopProc, track, type Server } from "./procs.ts";
+import { cpuSeconds, probe, python, startServer, stopProc, track, type Server } from "./procs.ts";
 import { deadline, median } from "./util.ts";
 
 export const A_CMD = "head -c 100000000 /dev/zero | tr '\\0' a";
@@ -47,14 +46,8 @@ interface PyRun {
   cpu: number;
   sys: number;
 }
-/** The flood read without Bun (scripts/bench/pty-read.py): what reading a PTY costs any program here. Null without python3. */
-async function pyRead(cmd: string): Promise<PyRun> {
-  const python = Bun.which("python3")!;
-  const p = Bun.spawn([python, join(import.meta.dir, "pty-read.py"), cmd], { stdout: "pipe", stderr: "pipe", signal: AbortSignal.timeout(120_000) });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`pty-read.py exited with ${code}: ${err.trim().slice(0, 300)}`);
-  return JSON.parse(out) as PyRun;
-}
+/** The flood read without Bun (scripts/bench/pty-read.py): what reading a PTY costs any program here. */
+const pyRead = async (cmd: string) => (await python<PyRun>("pty-read.py", [cmd], 120_000))!;
 
 /** One session through a server, its CPU counted around the probe. bunty's session must be gone before the next run. */
 export async function serverRun(wire: "bunty" | "ttyd", s: Server): Promise<ServerRun> {

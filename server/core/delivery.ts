@@ -222,11 +222,7 @@ export class Delivery {
     if (!log.has(this.sent) || skip) {
       const snap = await this.src.snapshot();
       if (!snap || this.closed) return;
-      snap.offset = Math.max(snap.offset, log.start);
-      this.sink.sendControl({ type: "snapshot", ...snap });
-      this.owesSnapshot = false;
-      this.sent = snap.offset;
-      this.resyncs++;
+      this.sendSnapshot(snap);
     }
     for (const piece of log.readFrom(this.sent, CATCH_UP_FRAME_BYTES) ?? []) if (!this.closed) this.send(piece);
   }
@@ -244,6 +240,20 @@ export class Delivery {
       return;
     }
     this.sent += bytes.length;
+  }
+
+  /** Sends a snapshot; the stream goes on from its offset. */
+  private sendSnapshot(snap: Omit<SnapshotMessage, "type">): void {
+    // During a sustained flood the screen model can trail the log by more than the log holds.
+    // Then the snapshot is labelled with the log's start and the stream goes on from there: the
+    // bytes in between are skipped (the next redraw covers them; line output redraws at once),
+    // and the client's offset stays exact, so a later resume by offset is still lossless.
+    snap.offset = Math.max(snap.offset, this.src.log.start);
+    this.sink.sendControl({ type: "snapshot", ...snap });
+    this.owesSnapshot = false;
+    this.sent = snap.offset;
+    if (this.acked !== null) this.acked = snap.offset; // it parses nothing older than the snapshot
+    this.resyncs++;
   }
 
   /** Brings the client to the present: from the log while it holds our position, else via a snapshot. */
@@ -266,16 +276,7 @@ export class Delivery {
         this.retry = setTimeout(() => void this.catchUp(), RESYNC_RETRY_MS);
         return;
       }
-      // During a sustained flood the screen model can trail the log by more than the log holds.
-      // Then the snapshot is labelled with the log's start and the stream goes on from there: the
-      // bytes in between are skipped (the next redraw covers them; line output redraws at once),
-      // and the client's offset stays exact, so a later resume by offset is still lossless.
-      if (snap.offset < log.start) snap.offset = log.start;
-      this.sink.sendControl({ type: "snapshot", ...snap });
-      this.owesSnapshot = false;
-      this.sent = snap.offset;
-      if (this.acked !== null) this.acked = snap.offset;
-      this.resyncs++;
+      this.sendSnapshot(snap);
     }
     // A hurry's hold: the rest comes once the program is quiet. The session is told of the jump, so
     // a program paused because this client was far behind goes on (and its tail comes out now).
