@@ -136,11 +136,26 @@ try {
   await typeLine(page, "yes");
   await sleep(3000);
   const atCtrlC = await sessionInfo(s1.session!);
+  // The server tells a page that types in a flood to skip (protocol `skip`): the page drops what it
+  // has not handed to xterm yet there and then, before the snapshot comes (tests/browser/stream.test.ts).
+  await page.evaluate(() => {
+    const w = window as unknown as { skips: number; droppedAtCtrlC: number };
+    const pane = window.bunty.pane(0)!;
+    w.skips = 0;
+    w.droppedAtCtrlC = pane.view.stream.dropped;
+    pane.conn.on("skip", () => w.skips++);
+  });
   const tC = Date.now();
   await page.keyboard.press("Control+C");
   const prompt = await waitFor(async () => /^\$ ?$/.test(await cursorLine(page)), 15_000);
   const ctrlCMs = Date.now() - tC;
   check("prompt back after Ctrl-C during yes", prompt, `${ctrlCMs} ms from Ctrl-C to prompt; ${(atCtrlC.offset / 1e6).toFixed(1)} MB of output by then`);
+  const skipped = await page.evaluate(() => {
+    const w = window as unknown as { skips: number; droppedAtCtrlC: number };
+    return { skips: w.skips, dropped: window.bunty.pane(0)!.view.stream.dropped - w.droppedAtCtrlC };
+  });
+  // (The page's connection emits a message's event only once it has acted on a type it knows.)
+  check("the Ctrl-C in the flood was answered with skip, and the page acted on it", skipped.skips >= 1, `${skipped.skips} skip(s); ${skipped.dropped} bytes dropped unparsed since`);
   metrics["Ctrl-C to prompt after 3 s of yes"] = `${ctrlCMs} ms (${(atCtrlC.offset / 1e6).toFixed(1)} MB of output by then)`;
   await typeLine(page, "echo after-yes-$((3*3))");
   check("shell answers after yes", await waitText(page, "after-yes-9"));
