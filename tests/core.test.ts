@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { CloseCode } from "../protocol/index.ts";
 import {
-  BROWSER_REPLAY_LIMIT_BYTES, HURRY_MIN_UNACKED_BYTES, HURRY_QUIET_MS, HURRY_REPLAY_BYTES, HURRY_WINDOW_MS, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES, UNACKED_HIGH_BYTES,
+  BROWSER_REPLAY_LIMIT_BYTES, HURRY_MIN_INTERVAL_MS, HURRY_MIN_UNACKED_BYTES, HURRY_RECENT_FULL_MS, HURRY_QUIET_MS, HURRY_REPLAY_BYTES, HURRY_WINDOW_MS, SOCKET_HIGH_BYTES, SOCKET_LOW_BYTES, UNACKED_HIGH_BYTES,
 } from "../server/core/delivery.ts";
 import { OUTPUT_LOG_BYTES } from "../server/core/outlog.ts";
 import { Pool, SHED_HOLD_MS, SHED_LAG_MS, SHED_MIN_BYTES, SHED_RELEASE_LAG_MS, SHED_SEVERE_LAG_MS } from "../server/core/pool.ts";
@@ -170,6 +170,35 @@ describe("flow control", () => {
     pty.emit("live");
     expect(browser.text().endsWith("afterlive")).toBe(true);
     expect(browser.messages.filter((m) => m.type === "snapshot").length).toBe(1); // a small tail is replayed, not skipped
+  });
+
+  test("a browser whose window filled within HURRY_RECENT_FULL_MS skips when it types, even with little in flight; one full long before does not", async () => {
+    const { s, pty, browser } = await browserSession();
+    let written = 0;
+    const fillThenCatchUp = async () => {
+      do {
+        pty.emit(chunk(16 << 10));
+        written += 16 << 10;
+      } while (browser.bytes() === written); // until output stops at the watermark
+      const parsed = browser.bytes();
+      s.ack(browser, parsed); // it parsed all it had: the rest is replayed, it is live again
+      await tick();
+      expect(browser.bytes()).toBe(written);
+      expect(written - parsed).toBeLessThan(HURRY_MIN_UNACKED_BYTES); // little in flight
+    };
+    await fillThenCatchUp();
+    await Bun.sleep(HURRY_RECENT_FULL_MS + 50); // the flood stopped a while ago
+    s.input(browser, new TextEncoder().encode("a"));
+    await tick();
+    await tick();
+    expect(browser.messages.some((m) => m.type === "skip")).toBe(false);
+    await fillThenCatchUp(); // in a flood, just after an ack: little in flight
+    expect(HURRY_RECENT_FULL_MS).toBeGreaterThan(HURRY_MIN_INTERVAL_MS); // (a second hurry is not refused for its interval)
+    s.input(browser, new Uint8Array([3]));
+    await tick();
+    await tick();
+    expect(browser.messages.filter((m) => m.type === "skip").length).toBe(1);
+    expect(browser.last("snapshot")).toBeTruthy();
   });
 
   test("after a hurry the flood's tail is not replayed: once the program is quiet the browser gets one more snapshot, then live output", async () => {

@@ -43,6 +43,12 @@ export const HURRY_MIN_INTERVAL_MS = 200;
  */
 export const HURRY_MIN_UNACKED_BYTES = 96 << 10;
 /**
+ * ...and so does one whose window filled this recently, whatever it has in flight now: just after
+ * an ack let it catch up, a flooded browser has little in flight for a millisecond or so, and a
+ * Ctrl-C landing then would otherwise be shown only after the page parsed the flood's tail.
+ */
+export const HURRY_RECENT_FULL_MS = 250;
+/**
  * After a hurry the flood's tail is not replayed either. A Ctrl-C lands while the program is still
  * writing: what it wrote between the snapshot and its death (190-290 KiB measured here in `yes`)
  * would be parsed by the page before the prompt shows (50-100 ms). So live output waits until the
@@ -101,6 +107,8 @@ export class Delivery {
   /** The client was told a snapshot comes (`skip`) and may have dropped what it had: nothing but a snapshot will do. */
   private owesSnapshot = false;
   private hurriedAt = -Infinity;
+  /** performance.now() when output last stopped because the client's window was full. */
+  private fullAt = -Infinity;
   /** While a hurry holds live output back (performance.now() it ends at; 0: no hold). */
   private holdUntil = 0;
   private quietTimer: ReturnType<typeof setTimeout> | undefined;
@@ -138,6 +146,7 @@ export class Delivery {
     }
     if (this.full()) {
       this.behind = true;
+      this.fullAt = performance.now();
       return;
     }
     this.send(bytes);
@@ -150,13 +159,15 @@ export class Delivery {
   }
 
   /**
-   * The client typed (Ctrl-C in a flood): a browser that is behind, or has much in flight, skips
-   * to the present now, with a snapshot sent at once, instead of a replay of the output it missed.
+   * The client typed (Ctrl-C in a flood): a browser that is behind, was full a moment ago, or has
+   * much in flight, skips to the present now, with a snapshot sent at once, instead of a replay of
+   * the output it missed.
    * The page drops what it received but has not parsed yet when the snapshot comes.
    */
   hurry(): void {
     if (this.acked === null || this.closed) return;
-    if (!this.behind && this.unacked() < HURRY_MIN_UNACKED_BYTES) return;
+    const flooded = this.behind || performance.now() - this.fullAt < HURRY_RECENT_FULL_MS;
+    if (!flooded && this.unacked() < HURRY_MIN_UNACKED_BYTES) return;
     this.skip();
   }
 
@@ -286,7 +297,10 @@ export class Delivery {
     }
     // One piece at a time: a client that fills up again after a few pieces costs only those copies.
     while (!this.closed && this.sent < log.end) {
-      if (this.full()) return this.onProgress(); // still behind: the next drain or ack continues
+      if (this.full()) {
+        this.fullAt = performance.now();
+        return this.onProgress(); // still behind: the next drain or ack continues
+      }
       const piece = log.read(this.sent, CATCH_UP_FRAME_BYTES);
       if (!piece) return; // overtaken by the log while sending: the next attempt takes a snapshot
       this.send(piece);
