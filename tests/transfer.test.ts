@@ -36,15 +36,15 @@ function put(s: TestServer, session: string, name: string, body: BodyInit | null
  * attack). Stops after a whole cycle, so `dir` is a directory again; prints the cycles made.
  */
 const SWAPPER = `
-const { existsSync, renameSync, symlinkSync, unlinkSync } = require("node:fs");
-const [dir, other, away, stop] = process.argv.slice(-4);
+const { existsSync, renameSync, symlinkSync, unlinkSync, writeFileSync } = require("node:fs");
+const [dir, other, away, stop, ready] = process.argv.slice(-5);
 let n = 0;
 while (!existsSync(stop)) {
   renameSync(dir, away);
   symlinkSync(other, dir);
   unlinkSync(dir);
   renameSync(away, dir);
-  n++;
+  if (++n === 100) writeFileSync(ready, ""); // swapping for real: the uploads may start
 }
 console.log(n);
 `;
@@ -211,11 +211,14 @@ describe("uploads", () => {
 
   test("finding 13: uploads while the directory is swapped for a symlink again and again all land in it; no .part file is left", async () => {
     const base = freshDir();
-    const [dir, other, away, stop] = ["D", "E", "D.away", "stop"].map((n) => join(base, n)) as [string, string, string, string];
+    const [dir, other, away, stop, ready] = ["D", "E", "D.away", "stop", "ready"].map((n) => join(base, n)) as [string, string, string, string, string];
     mkdirSync(dir);
     mkdirSync(other);
     const { c, id } = await shellIn(s, dir);
-    const swapper = Bun.spawn([process.execPath, "-e", SWAPPER, dir, other, away, stop], { stdout: "pipe", stderr: "inherit" });
+    const swapper = Bun.spawn([process.execPath, "-e", SWAPPER, dir, other, away, stop, ready], { stdout: "pipe", stderr: "inherit" });
+    // The uploads start once the swapper has swapped 100 times (on a loaded host its start alone
+    // took longer than all 200 uploads, and the test saw 0 swaps).
+    expect(await until(() => existsSync(ready), 15_000)).toBe(true);
     const UPLOADS = 200;
     const statuses: number[] = [];
     let next = 0;
@@ -235,7 +238,7 @@ describe("uploads", () => {
       swapper.kill();
     }
     const cycles = Number(await new Response(swapper.stdout as ReadableStream).text());
-    expect(cycles).toBeGreaterThan(100); // the swap really ran while the uploads did
+    expect(cycles).toBeGreaterThan(200); // the swap really ran while the uploads did (100 more after they started)
     expect(lstatSync(dir).isDirectory()).toBe(true);
     expect(existsSync(away)).toBe(false);
     // Nothing went through the symlink, and nothing was left behind.
