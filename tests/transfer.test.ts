@@ -216,13 +216,14 @@ describe("uploads", () => {
     mkdirSync(other);
     const { c, id } = await shellIn(s, dir);
     const swapper = Bun.spawn([process.execPath, "-e", SWAPPER, dir, other, away, stop, ready], { stdout: "pipe", stderr: "inherit" });
-    // The uploads start once the swapper has swapped 100 times (on a loaded host its start alone
-    // took longer than all 200 uploads, and the test saw 0 swaps).
-    expect(await until(() => existsSync(ready), 15_000)).toBe(true);
     const UPLOADS = 200;
     const statuses: number[] = [];
     let next = 0;
     try {
+      // The uploads start once the swapper has swapped 100 times (on a loaded host its start alone
+      // took longer than all 200 uploads, and the test saw 0 swaps). Inside the try: a swapper that
+      // never gets ready is stopped too.
+      expect(await until(() => existsSync(ready), 15_000)).toBe(true);
       // MAX_UPLOADS at a time (more would be 503), each a different name.
       await Promise.all(Array.from({ length: MAX_UPLOADS }, async () => {
         while (next < UPLOADS) {
