@@ -12,7 +12,7 @@ pid = None
 while pid is None:
     if time.monotonic() > deadline:
         sys.exit(f"no process matching {pattern!r} within 60 s")
-    for cand in map(int, subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()):
+    for cand in map(int, subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, timeout=5).stdout.split()):
         try:
             with open(f"/proc/{cand}/cmdline", "rb") as f:
                 if b"run-delay.py" not in f.read():  # not this script (its argument matches too)
@@ -36,7 +36,7 @@ if len(samples) < 2:
 
 t0 = samples[0][0]
 windows, j = [], 0
-for i, (t, on_cpu, waiting) in enumerate(samples):
+for t, on_cpu, waiting in samples:
     while t - samples[j][0] > 0.3:
         j += 1
     windows.append(((waiting - samples[j][2]) / 1e6, (on_cpu - samples[j][1]) / 1e6, t - t0))

@@ -129,9 +129,11 @@ export class Delivery {
   private unacked(): number {
     return this.acked === null ? 0 : this.sent - this.acked;
   }
-  /** Over the high watermark: stop sending. */
+  /** Over the high watermark: stop sending (both callers do; the time is kept for hurry()). */
   private full(): boolean {
-    return this.sink.bufferedAmount() > SOCKET_HIGH_BYTES || this.unacked() > UNACKED_HIGH_BYTES;
+    if (this.sink.bufferedAmount() <= SOCKET_HIGH_BYTES && this.unacked() <= UNACKED_HIGH_BYTES) return false;
+    this.fullAt = performance.now();
+    return true;
   }
   /** Under the low watermark: ready to catch up. */
   private ready(): boolean {
@@ -146,7 +148,6 @@ export class Delivery {
     }
     if (this.full()) {
       this.behind = true;
-      this.fullAt = performance.now();
       return;
     }
     this.send(bytes);
@@ -297,10 +298,7 @@ export class Delivery {
     }
     // One piece at a time: a client that fills up again after a few pieces costs only those copies.
     while (!this.closed && this.sent < log.end) {
-      if (this.full()) {
-        this.fullAt = performance.now();
-        return this.onProgress(); // still behind: the next drain or ack continues
-      }
+      if (this.full()) return this.onProgress(); // still behind: the next drain or ack continues
       const piece = log.read(this.sent, CATCH_UP_FRAME_BYTES);
       if (!piece) return; // overtaken by the log while sending: the next attempt takes a snapshot
       this.send(piece);
