@@ -6,7 +6,7 @@
 import type { ServerMessage, SnapshotMessage } from "../protocol/index.ts";
 import type { Pty, PtyExit, PtyOptions } from "../server/core/pty.ts";
 import type { ReapResult } from "../server/core/reap.ts";
-import type { Client, Screens } from "../server/core/session.ts";
+import { Session, type Client, type Screens } from "../server/core/session.ts";
 
 let nextPid = 100_000;
 
@@ -136,3 +136,30 @@ export class FakeScreens implements Screens {
 }
 
 export const noLog = () => {};
+
+/** Lets timers and promises queued so far run (a catch-up settling, say). */
+export const tick = () => new Promise((r) => setTimeout(r, 0));
+/** `n` bytes of `c`, as a program's output chunk. */
+export const chunk = (n: number, c = "y") => new TextEncoder().encode(c.repeat(n));
+
+/** A session on a FakePty with FakeScreens; `ended` collects it once it ends. */
+export function fakeSession(graceMs = 60_000) {
+  const t = fakeTerminals();
+  const screens = new FakeScreens();
+  const ended: Session[] = [];
+  const s = new Session({
+    id: "s1", command: ["fake"], env: {}, cols: 80, rows: 24, screen: screens, graceMs, spawn: t.spawn, reap: t.reap,
+    onEnded: (x) => ended.push(x), log: noLog,
+  });
+  return { s, pty: t.ptys[0]!, screens, ended };
+}
+
+/** A session with one browser (a client that acks) as its writer, attached and settled. */
+export async function browserSession() {
+  const x = fakeSession();
+  const browser = new FakeClient();
+  x.s.attach(browser, { mode: "write", fresh: true });
+  await tick(); // the attach's catch-up settles
+  x.s.ack(browser, 0); // it acks: from now on unacked bytes count
+  return { ...x, browser };
+}
